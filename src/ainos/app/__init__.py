@@ -1,0 +1,1 @@
+"""Application layer: the ``ainos`` command and, later, the agent, supervisor and MCP server."""

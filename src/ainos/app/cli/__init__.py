@@ -1,0 +1,5 @@
+"""The ``ainos`` command."""
+
+from ainos.app.cli._main import app, main
+
+__all__ = ["app", "main"]

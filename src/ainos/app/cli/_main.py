@@ -1,0 +1,95 @@
+"""Entry point of the ``ainos`` command: builds the Typer app and owns error reporting.
+
+Every failure a user can cause ends as one line on stderr and a non-zero exit code:
+``AinosError`` and Click's usage errors are formatted here; only a real bug escapes
+with a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from ainos import __version__
+from ainos.app.cli import _devices, _processes, _stats
+from ainos.errors import AinosError
+
+# SIGPIPE's conventional exit status: the reader went away, nothing more to say.
+_EXIT_BROKEN_PIPE = 141
+
+app = typer.Typer(
+    name="ainos",
+    help="ainos — a local AI runtime: device statistics, AI processes, scheduling, models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ainos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_show_version
+    ),
+) -> None:
+    """ainos — a local AI runtime."""
+
+
+for _module in (_stats, _devices, _processes):
+    _module.register(app)
+
+
+def _error(message: str) -> None:
+    print(f"ainos: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = command.main(args=args, prog_name="ainos", standalone_mode=False)
+    except typer.TyperException as exc:  # Typer's usage and parameter errors
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # A group called bare: its help is the answer, on stderr since it is not data.
+            print(exc.format_message(), file=sys.stderr)
+            return 2
+        _error(_one_line(exc.format_message()))
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return _broken_pipe()
+    except AinosError as exc:
+        _error(_one_line(str(exc)))
+        return exc.exit_code
+    if isinstance(result, int):
+        return result
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _broken_pipe()
+    return 0
+
+
+def _broken_pipe() -> int:
+    # After EPIPE, Python would complain again when it flushes stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    _error("output closed before it was fully written (broken pipe)")
+    return _EXIT_BROKEN_PIPE
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

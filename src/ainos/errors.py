@@ -8,11 +8,28 @@ a bug and is reported as such.
 from __future__ import annotations
 
 __all__ = [
+    "ActionDefinitionError",
+    "ActionError",
     "AinosError",
+    "DeadlineExceeded",
     "DeviceError",
+    "FdPassingError",
+    "HandleNotOwned",
+    "HostRegistrationError",
+    "InvalidAllocationSize",
     "InvalidArgument",
+    "InvalidHandle",
+    "JobCancelled",
+    "JobFailed",
+    "MemoryPoolError",
     "NotFound",
+    "OutputClosed",
     "PermissionDenied",
+    "PoolClosed",
+    "PoolExhausted",
+    "QueueFull",
+    "SchedulerClosed",
+    "SchedulerError",
     "TelemetryError",
 ]
 
@@ -43,3 +60,79 @@ class DeviceError(AinosError):
 
 class TelemetryError(AinosError):
     """Statistics could not be sampled or exported."""
+
+
+class SchedulerError(AinosError):
+    """The scheduler could not accept, run or finish a job."""
+
+
+class QueueFull(SchedulerError):
+    """Admission control turned a job away: its class's queue is at its bound."""
+
+    exit_code = 75  # EX_TEMPFAIL: trying again later may succeed
+
+
+class DeadlineExceeded(SchedulerError):
+    """A job's deadline passed before it finished; it was failed rather than run late."""
+
+
+class JobCancelled(SchedulerError):
+    """A job was cancelled (by its client, or because the scheduler shut down)."""
+
+
+class JobFailed(SchedulerError):
+    """A job's work raised an error; the original error is the ``__cause__``."""
+
+
+class SchedulerClosed(SchedulerError):
+    """The scheduler is shut down and takes no more jobs."""
+
+
+class MemoryPoolError(AinosError):
+    """The pinned memory pool refused or could not perform an operation."""
+
+
+class PoolExhausted(MemoryPoolError):
+    """No free block is large enough for an allocation right now."""
+
+    exit_code = 75  # EX_TEMPFAIL: frees by other clients may make room
+
+
+class InvalidAllocationSize(MemoryPoolError, InvalidArgument):
+    """An allocation size is zero, negative, or larger than the arena can ever hold."""
+
+
+class InvalidHandle(MemoryPoolError):
+    """A handle is unknown to the pool: already freed, forged, or from another arena."""
+
+
+class HandleNotOwned(InvalidHandle):
+    """A client tried to free or use a handle that another client owns."""
+
+
+class PoolClosed(MemoryPoolError):
+    """The pool or arena mapping is closed."""
+
+
+class FdPassingError(MemoryPoolError):
+    """A file descriptor could not be sent or received over a Unix socket."""
+
+
+class HostRegistrationError(DeviceError):
+    """CUDA refused to register (or unregister) host memory as pinned."""
+
+
+class OutputClosed(AinosError):
+    """The reader of our standard output went away (a closed pipe)."""
+
+    exit_code = 141  # 128 + SIGPIPE, what a shell expects of a writer to a closed pipe
+
+
+class ActionError(AinosError):
+    """An AI action could not be resolved, matched to its inputs, or run."""
+
+
+class ActionDefinitionError(ActionError):
+    """An action definition file is malformed: the message names the file, JSON path and fault."""
+
+    exit_code = 2

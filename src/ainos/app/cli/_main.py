@@ -7,18 +7,15 @@ with a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
 import typer
 
 from ainos import __version__
-from ainos.app.cli import _devices, _processes, _stats
-from ainos.errors import AinosError
-
-# SIGPIPE's conventional exit status: the reader went away, nothing more to say.
-_EXIT_BROKEN_PIPE = 141
+from ainos.app.cli import _bench, _devices, _processes, _stats
+from ainos.app.cli._output import guard_stdout
+from ainos.errors import AinosError, OutputClosed
 
 app = typer.Typer(
     name="ainos",
@@ -45,7 +42,7 @@ def _root(
     """ainos — a local AI runtime."""
 
 
-for _module in (_stats, _devices, _processes):
+for _module in (_stats, _devices, _processes, _bench):
     _module.register(app)
 
 
@@ -57,38 +54,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
+    guard_stdout()
     try:
         result = command.main(args=args, prog_name="ainos", standalone_mode=False)
     except typer.TyperException as exc:  # Typer's usage and parameter errors
         if type(exc).__name__ == "NoArgsIsHelpError":
-            # A group called bare: its help is the answer, on stderr since it is not data.
-            print(exc.format_message(), file=sys.stderr)
+            # A group called bare: Typer has shown its help already.
             return 2
         _error(_one_line(exc.format_message()))
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         _error("interrupted")
         return 130
-    except BrokenPipeError:
-        return _broken_pipe()
     except AinosError as exc:
         _error(_one_line(str(exc)))
         return exc.exit_code
-    if isinstance(result, int):
-        return result
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
-        return _broken_pipe()
-    return 0
-
-
-def _broken_pipe() -> int:
-    # After EPIPE, Python would complain again when it flushes stdout at exit.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    _error("output closed before it was fully written (broken pipe)")
-    return _EXIT_BROKEN_PIPE
+    except OutputClosed as exc:
+        _error(str(exc))
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
 
 
 def _one_line(message: str) -> str:

@@ -1,0 +1,118 @@
+"""Output conventions shared by the commands: data on stdout, people's messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from rich.console import Console
+
+from ainos.errors import InvalidArgument, OutputClosed
+from ainos.kernel.nvml import Nvml, open_nvml
+
+MAX_INTERVAL_SECONDS = 3600.0
+
+
+class _GuardedStdout:
+    """Standard output that turns a closed pipe into :class:`OutputClosed`.
+
+    Typer would turn EPIPE into a silent exit status 1; raising our own error keeps
+    the decision (one line, exit status 141) in one place.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def _closed(self) -> OutputClosed:
+        # Nothing more can reach the reader: send the rest of Python's writes to nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+        return OutputClosed("output closed before it was fully written (broken pipe)")
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise self._closed() from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise self._closed() from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    if not isinstance(sys.stdout, _GuardedStdout):
+        sys.stdout = _GuardedStdout(sys.stdout)
+
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def emit_json(document: object) -> None:
+    """One JSON document on stdout, for programs."""
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def emit_json_line(document: object) -> None:
+    """One JSON document per line (a stream of events), flushed so readers see it now."""
+    sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def check_interval(seconds: float) -> float:
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_INTERVAL_SECONDS:
+        raise InvalidArgument(
+            f"--interval must be a number of seconds above 0 and at most "
+            f"{MAX_INTERVAL_SECONDS:g}, got {seconds:g}"
+        )
+    return seconds
+
+
+@contextmanager
+def gpus() -> Iterator[Nvml | None]:
+    """NVML for the duration of a command; ``None`` on machines without NVIDIA GPUs."""
+    nvml = open_nvml()
+    try:
+        yield nvml
+    finally:
+        if nvml is not None:
+            nvml.close()
+
+
+def human_bytes(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_age(since: float, now: float | None = None) -> str:
+    seconds = max(0, int((now if now is not None else time.time()) - since))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def optional(value: float | None, fmt: str = "{:.0f}", suffix: str = "") -> str:
+    return "-" if value is None else fmt.format(value) + suffix

@@ -1,0 +1,1 @@
+"""System layer: what a kernel driver was planned to do, in user space."""

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ainos.kernel.nvml import open_nvml, throttle_reason_names
+
+
+def test_no_pynvml_driver_means_no_gpus(fake_pynvml_factory: Any) -> None:
+    assert open_nvml(fake_pynvml_factory(init_error=9)) is None
+
+
+@pytest.mark.skipif(
+    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
+)
+def test_real_pynvml_without_a_driver_means_no_gpus() -> None:
+    # The machines this suite runs on have no NVIDIA driver: the real library must say so
+    # quietly, which is the path every CLI command takes here.
+    assert open_nvml() is None
+
+
+def test_devices_are_described_from_nvml(fake_pynvml: Any) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    (device,) = nvml.devices()
+    assert device.id == "gpu:0"
+    assert device.kind == "gpu"
+    assert device.memory_total_bytes == 40 * 2**30
+    assert device.compute_capability == "8.0"
+    assert device.power_limit_watts == 400.0
+    assert device.pci_bus_id == "00000000:01:00.0"
+    assert device.driver_version == "580.65.06"
+
+
+def test_sample_reads_every_field_in_bytes_and_watts(fake_pynvml: Any) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    (gpu,) = nvml.sample()
+    assert gpu.utilization_percent == 35
+    assert gpu.memory_used_bytes == 10 * 2**30
+    assert gpu.power_watts == 150.0
+    assert gpu.temperature_celsius == 61
+    assert (gpu.sm_clock_mhz, gpu.memory_clock_mhz) == (1410, 1215)
+    assert gpu.pcie_rx_bytes_per_second == 2048 * 1024
+    assert gpu.throttle_reasons == ["sw_power_cap", "sw_thermal_slowdown"]
+    assert (gpu.ecc_errors_corrected, gpu.ecc_errors_uncorrected) == (3, 0)
+
+
+def test_unsupported_fields_are_absent_not_zero(
+    fake_pynvml_factory: Any, fake_gpu_factory: Any
+) -> None:
+    gpu = fake_gpu_factory(unsupported={"power", "ecc", "pcie", "throttle"})
+    nvml = open_nvml(fake_pynvml_factory([gpu]))
+    assert nvml is not None
+    (stats,) = nvml.sample()
+    assert stats.power_watts is None
+    assert stats.ecc_errors_corrected is None
+    assert stats.pcie_tx_bytes_per_second is None
+    assert stats.throttle_reasons is None
+    assert "power_watts" not in stats.to_dict()
+    assert stats.temperature_celsius == 61  # the rest is still read
+
+
+def test_compute_processes_sum_memory_across_gpus(
+    fake_pynvml_factory: Any, fake_gpu_factory: Any
+) -> None:
+    gpus = [
+        fake_gpu_factory(processes=[(100, 2**30), (200, None)]),
+        fake_gpu_factory(processes=[(100, 2**29)]),
+    ]
+    nvml = open_nvml(fake_pynvml_factory(gpus))
+    assert nvml is not None
+    assert nvml.compute_processes() == {100: 2**30 + 2**29, 200: None}
+
+
+def test_close_shuts_nvml_down(fake_pynvml: Any) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    nvml.close()
+    assert fake_pynvml.shutdowns == 1
+
+
+def test_throttle_reason_names() -> None:
+    assert throttle_reason_names(0) == []
+    assert throttle_reason_names(0x1 | 0x40) == ["gpu_idle", "hw_thermal_slowdown"]

@@ -58,7 +58,8 @@ def guard_stdout() -> None:
 
 
 stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+# Messages are lines, not layout: never wrapped at the terminal width.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit_json(document: object) -> None:

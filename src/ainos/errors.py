@@ -22,6 +22,8 @@ __all__ = [
     "JobCancelled",
     "JobFailed",
     "MemoryPoolError",
+    "ModelError",
+    "ModelNotFound",
     "NotFound",
     "OutputClosed",
     "PermissionDenied",
@@ -31,6 +33,7 @@ __all__ = [
     "SchedulerClosed",
     "SchedulerError",
     "TelemetryError",
+    "UnsupportedModel",
 ]
 
 
@@ -134,5 +137,19 @@ class ActionError(AinosError):
 
 class ActionDefinitionError(ActionError):
     """An action definition file is malformed: the message names the file, JSON path and fault."""
+
+    exit_code = 2
+
+
+class ModelError(AinosError):
+    """A model could not be found, converted or loaded."""
+
+
+class ModelNotFound(ModelError, NotFound):
+    """A model, or the package that ships it, is not installed."""
+
+
+class UnsupportedModel(ModelError):
+    """A model's architecture or configuration is not one ainos can convert."""
 
     exit_code = 2

@@ -9,6 +9,7 @@ from ainos.protocol.devices import (
     Placement,
     PlacementPolicy,
 )
+from ainos.protocol.memory import MemoryPoolStats, PinnedHandle
 from ainos.protocol.processes import (
     AIProcess,
     DetectionSource,
@@ -16,22 +17,44 @@ from ainos.protocol.processes import (
     ProcessEventKind,
     ProcessScan,
 )
+from ainos.protocol.scheduler import (
+    ClientIdentity,
+    ExecutorStats,
+    GpuUtilLimit,
+    JobSpec,
+    JobState,
+    LatencySummary,
+    Priority,
+    QueueStats,
+    SchedulerStats,
+)
 from ainos.protocol.telemetry import CpuStats, GpuStats, StatsSnapshot
 
 __all__ = [
     "AIProcess",
     "CandidateVerdict",
+    "ClientIdentity",
     "CpuStats",
     "DetectionSource",
     "Device",
     "DeviceKind",
     "EpDevice",
+    "ExecutorStats",
     "GpuStats",
+    "GpuUtilLimit",
     "JobRequirements",
+    "JobSpec",
+    "JobState",
+    "LatencySummary",
+    "MemoryPoolStats",
+    "PinnedHandle",
     "Placement",
     "PlacementPolicy",
+    "Priority",
     "ProcessEvent",
     "ProcessEventKind",
     "ProcessScan",
+    "QueueStats",
+    "SchedulerStats",
     "StatsSnapshot",
 ]

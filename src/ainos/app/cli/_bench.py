@@ -6,7 +6,10 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ainos.app.cli._output import emit_json, gpus, stderr, stdout
+from ainos.app.cli._output import emit_json, gpus, human_bytes, stderr, stdout
+from ainos.bench.control import run_control_bench
+from ainos.bench.memory import run_memory_bench
+from ainos.bench.scheduler import run_scheduler_bench
 from ainos.bench.telemetry import TARGET_PERCENT_OF_CORE, run_telemetry_bench
 from ainos.errors import InvalidArgument
 
@@ -87,3 +90,113 @@ def telemetry(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("memory")
+def memory(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="Shorter runs, rougher figures."),
+) -> None:
+    """The pinned pool: allocation round trips vs fresh buffers, and a 64 MiB hand-off to
+    another process by handle vs pickled through a pipe."""
+    with _Bar() as bar:
+        result = run_memory_bench(quick=quick, progress=bar)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    locked = "page-locked" if result.locked else f"not page-locked: {result.lock_reason}"
+    table = Table(
+        title=f"pinned pool allocation ({human_bytes(result.arena_bytes)} arena, {locked})",
+        title_justify="left",
+    )
+    for column in ("size", "pool /s", "bytearray /s", "mmap /s", "x bytearray", "x mmap"):
+        table.add_column(column, justify="right")
+    for row in result.alloc:
+        table.add_row(
+            human_bytes(row.size_bytes),
+            f"{row.pool_per_second:,.0f}",
+            f"{row.bytearray_per_second:,.0f}",
+            f"{row.mmap_per_second:,.0f}",
+            f"{row.speedup_vs_bytearray:.2f}",
+            f"{row.speedup_vs_mmap:.2f}",
+        )
+    stdout.print(table)
+    handoff = result.handoff
+    if handoff is not None:
+        hand = Table(
+            title=f"hand-off of {human_bytes(handoff.tensor_bytes)} to another process "
+            f"({handoff.rounds} rounds)",
+            title_justify="left",
+        )
+        for column in ("by handle", "pickled through a pipe", "x faster", "bytes verified"):
+            hand.add_column(column, justify="right")
+        hand.add_row(
+            f"{handoff.zero_copy_seconds * 1e6:,.0f} µs",
+            f"{handoff.pickle_pipe_seconds * 1e3:,.1f} ms",
+            f"{handoff.speedup:,.0f}",
+            "yes" if handoff.bytes_verified else "NO",
+        )
+        stdout.print(hand)
+
+
+@bench_app.command("control")
+def control(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer calls, rougher figures."),
+) -> None:
+    """Control-plane overhead: a no-op job through the daemon's socket vs in-process."""
+    calls = 1000 if quick else 10000
+    with _Bar() as bar:
+        result = run_control_bench(calls=calls, progress=bar)
+    document = result.to_dict()
+    if as_json:
+        emit_json(document)
+        return
+    table = Table(title=f"no-op round trips ({calls} calls each)", title_justify="left")
+    for column in ("path", "p50 ms", "p99 ms", "mean ms", "p50 x baseline"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for row in result.rows:
+        table.add_row(
+            row.path,
+            f"{row.p50_ms:.3f}",
+            f"{row.p99_ms:.3f}",
+            f"{row.mean_ms:.3f}",
+            f"{row.p50_ms / result.rows[0].p50_ms:.2f}",
+        )
+    stdout.print(table)
+
+
+@bench_app.command("scheduler")
+def scheduler(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer scenarios, shorter runs."),
+) -> None:
+    """Realtime latency while a batch client saturates the CPU: priority vs FIFO vs idle."""
+    with _Bar() as bar:
+        result = run_scheduler_bench(quick=quick, progress=bar)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    rows = result.table()
+    idle = (
+        f"{result.idle_realtime_p99_ms:.1f} ms" if result.idle_realtime_p99_ms is not None else "-"
+    )
+    table = Table(
+        title=(
+            f"realtime client at {result.realtime_rate_hz:g}/s vs a batch-{result.batch_rows} "
+            f"client ({result.seconds_per_scenario:g} s per scenario)"
+        ),
+        title_justify="left",
+        caption=(
+            f"idle realtime p99 {idle}; batch alone "
+            f"{result.batch_alone_rows_per_second:.0f} rows/s; realtime takes "
+            f"{result.realtime_busy_fraction:.0%} of the device; goal: p99 <= idle p99 "
+            "with >= 85% of what is left"
+        ),
+        caption_justify="left",
+    )
+    for column in rows[0] if rows else []:
+        table.add_column(column, justify="left" if column in ("scenario", "what") else "right")
+    for row in rows:
+        table.add_row(*row.values())
+    stdout.print(table)

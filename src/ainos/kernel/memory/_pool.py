@@ -1,0 +1,301 @@
+"""The server side of the pool: one arena, a buddy allocator, and a table of owned handles."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import mmap
+import operator
+import threading
+import uuid
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ainos.errors import (
+    HandleNotOwned,
+    HostRegistrationError,
+    InvalidAllocationSize,
+    InvalidArgument,
+    InvalidHandle,
+    PoolClosed,
+    PoolExhausted,
+)
+from ainos.kernel.memory._arena import SharedArena
+from ainos.kernel.memory._buddy import BuddyAllocator
+from ainos.kernel.memory._cuda import HostRegistrar, register_host_memory
+from ainos.kernel.memory._views import block_array, block_view
+from ainos.protocol.memory import MemoryPoolStats, PinnedHandle
+
+__all__ = ["DEFAULT_ARENA_BYTES", "DEFAULT_MIN_BLOCK", "PinnedPool"]
+
+DEFAULT_ARENA_BYTES = 256 * 1024 * 1024
+DEFAULT_MIN_BLOCK = 4096
+
+_log = logging.getLogger("ainos.kernel.memory")
+
+
+class PinnedPool:
+    """A page-locked shared arena handing out blocks to named owners (client ids).
+
+    Thread-safe: one lock guards the allocator and the handle table. ``fd`` is what the
+    daemon sends to clients (:func:`send_arena_fd`); they map it with :class:`ArenaMapping`.
+    """
+
+    def __init__(
+        self,
+        size: int = DEFAULT_ARENA_BYTES,
+        *,
+        min_block: int = DEFAULT_MIN_BLOCK,
+        lock: bool = True,
+        cuda: bool = True,
+        registrar: HostRegistrar | None = None,
+    ) -> None:
+        if min_block < mmap.PAGESIZE or min_block & (min_block - 1):
+            raise InvalidArgument(
+                f"min_block must be a power of two of at least the page size "
+                f"({mmap.PAGESIZE}), not {min_block}"
+            )
+        if size <= 0:
+            raise InvalidArgument(f"arena size must be positive, not {size}")
+        total = -(-size // min_block) * min_block  # whole blocks, so every block is mappable
+        self._arena_id = uuid.uuid4().hex[:16]
+        self._allocator = BuddyAllocator(total, min_block)
+        self._mutex = threading.Lock()
+        self._handles: dict[int, PinnedHandle] = {}
+        self._by_owner: dict[str, set[int]] = {}
+        self._ids = itertools.count(1)
+        self._requested = 0
+        self._failed = 0
+        self._closed = False
+        self._arena = SharedArena.create(total, f"ainos-arena-{self._arena_id}")
+        try:
+            self._lock_reason = self._arena.lock() if lock else "page-locking not requested"
+            if lock and self._lock_reason is not None:
+                _log.warning("pinned pool runs unlocked: %s", self._lock_reason)
+            self._registrar, self._cuda_reason = register_host_memory(
+                self._arena.address, total, cuda=cuda, registrar=registrar
+            )
+        except BaseException:
+            self._arena.close()
+            raise
+
+    # -- facts ---------------------------------------------------------------------------
+
+    @property
+    def arena_id(self) -> str:
+        return self._arena_id
+
+    @property
+    def fd(self) -> int:
+        """The arena's memfd, to send to clients. Stays owned by the pool."""
+        self._check_open()
+        return self._arena.fd
+
+    @property
+    def total_bytes(self) -> int:
+        return self._allocator.total
+
+    @property
+    def max_alloc_bytes(self) -> int:
+        """The largest single allocation the arena can ever satisfy."""
+        return self._allocator.max_block
+
+    @property
+    def locked(self) -> bool:
+        return self._arena.locked
+
+    @property
+    def lock_reason(self) -> str | None:
+        return self._lock_reason
+
+    @property
+    def sealed(self) -> bool:
+        return self._arena.sealed
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- allocation ----------------------------------------------------------------------
+
+    def alloc(self, size: int, owner: str) -> PinnedHandle:
+        """Reserve ``size`` bytes for ``owner``. The block is page-aligned, not zeroed."""
+        requested = size
+        with self._mutex:
+            self._check_open()
+            if not owner:
+                self._failed += 1
+                raise InvalidArgument("an allocation needs a non-empty owner")
+            try:
+                size = -1 if isinstance(size, bool) else operator.index(size)
+            except TypeError:
+                size = -1
+            if size <= 0:
+                self._failed += 1
+                raise InvalidAllocationSize(
+                    f"allocation size must be a positive integer, not {requested!r}"
+                )
+            if size > self._allocator.max_block:
+                self._failed += 1
+                raise InvalidAllocationSize(
+                    f"{size} bytes is more than the largest block the arena can hold "
+                    f"({self._allocator.max_block} bytes)"
+                )
+            got = self._allocator.allocate(size)
+            if got is None:
+                self._failed += 1
+                raise PoolExhausted(
+                    f"no free block for {size} bytes: {self._allocator.free_bytes} bytes free, "
+                    f"largest free block {self._allocator.largest_free_block} bytes"
+                )
+            offset, block_size = got
+            handle = PinnedHandle(
+                handle_id=next(self._ids),
+                arena_id=self._arena_id,
+                offset=offset,
+                size=size,
+                block_size=block_size,
+                owner=owner,
+            )
+            self._handles[handle.handle_id] = handle
+            self._by_owner.setdefault(owner, set()).add(handle.handle_id)
+            self._requested += size
+            return handle
+
+    def free(self, handle: PinnedHandle, owner: str) -> None:
+        """Release ``handle`` on behalf of ``owner``, who must be the one holding it."""
+        with self._mutex:
+            self._check_open()
+            live = self._live(handle)
+            if live.owner != owner:
+                raise HandleNotOwned(
+                    f"handle {handle.handle_id} belongs to {live.owner!r}, not {owner!r}"
+                )
+            self._release(live)
+
+    def free_owner(self, owner: str) -> list[PinnedHandle]:
+        """Release everything ``owner`` holds (it disconnected or died); returns what was freed."""
+        with self._mutex:
+            self._check_open()
+            ids = self._by_owner.get(owner, set())
+            freed = [self._handles[i] for i in sorted(ids)]
+            for handle in freed:
+                self._release(handle)
+            return freed
+
+    def handles(self, owner: str | None = None) -> list[PinnedHandle]:
+        """Live handles, oldest first; only ``owner``'s when given."""
+        with self._mutex:
+            if owner is None:
+                return sorted(self._handles.values(), key=lambda h: h.handle_id)
+            return [self._handles[i] for i in sorted(self._by_owner.get(owner, ()))]
+
+    # -- access --------------------------------------------------------------------------
+
+    def view(self, handle: PinnedHandle) -> memoryview:
+        """The handle's bytes in this process, writable, without a copy."""
+        with self._mutex:
+            self._check_open()
+            return block_view(self._arena.buffer, self._live(handle))
+
+    def array(
+        self,
+        handle: PinnedHandle,
+        dtype: npt.DTypeLike = np.uint8,
+        shape: int | tuple[int, ...] | None = None,
+    ) -> npt.NDArray[Any]:
+        """A numpy array over the handle's bytes, without a copy."""
+        return block_array(self.view(handle), dtype, shape)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def stats(self) -> MemoryPoolStats:
+        """Every figure measured from the allocator and the arena at this instant."""
+        with self._mutex:
+            allocator = self._allocator
+            free = allocator.free_bytes
+            largest = allocator.largest_free_block
+            return MemoryPoolStats(
+                arena_id=self._arena_id,
+                total_bytes=allocator.total,
+                used_bytes=allocator.used_bytes,
+                free_bytes=free,
+                requested_bytes=self._requested,
+                largest_free_block_bytes=largest,
+                min_block_bytes=allocator.min_block,
+                block_count=allocator.allocated_count,
+                owner_count=len(self._by_owner),
+                fragmentation_ratio=1.0 - largest / free if free else 0.0,
+                failed_allocations=self._failed,
+                locked=self._arena.locked,
+                lock_reason=self._lock_reason,
+                cuda_registered=self._registrar is not None,
+                cuda_backend=self._registrar.backend if self._registrar else None,
+                cuda_reason=self._cuda_reason,
+            )
+
+    def close(self) -> None:
+        """Unregister from CUDA, unlock, unmap, close the memfd. Idempotent.
+
+        Views still held stay valid (their pages are unmapped when the last is released);
+        clients' own mappings are untouched.
+        """
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            if self._registrar is not None:
+                try:
+                    self._registrar.unregister(self._arena.address)
+                except HostRegistrationError as error:
+                    _log.warning("pinned pool: %s", error)
+                self._registrar = None
+                self._cuda_reason = "pool closed"
+            self._arena.close()
+            self._lock_reason = "pool closed"
+
+    def __enter__(self) -> PinnedPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._handles)} blocks"
+        return f"<PinnedPool {self._arena_id} {self._allocator.total} bytes, {state}>"
+
+    # -- internals (callers hold the mutex) ----------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise PoolClosed(f"pinned pool {self._arena_id} is closed")
+
+    def _live(self, handle: PinnedHandle) -> PinnedHandle:
+        if handle.arena_id != self._arena_id:
+            raise InvalidHandle(
+                f"handle {handle.handle_id} belongs to arena {handle.arena_id}, "
+                f"not {self._arena_id}"
+            )
+        live = self._handles.get(handle.handle_id)
+        if live is None:
+            raise InvalidHandle(f"handle {handle.handle_id} is not live: already freed or unknown")
+        if live != handle:
+            raise InvalidHandle(f"handle {handle.handle_id} does not match the pool's record")
+        return live
+
+    def _release(self, handle: PinnedHandle) -> None:
+        self._allocator.free(handle.offset)
+        del self._handles[handle.handle_id]
+        owned = self._by_owner[handle.owner]
+        owned.discard(handle.handle_id)
+        if not owned:
+            del self._by_owner[handle.owner]
+        self._requested -= handle.size

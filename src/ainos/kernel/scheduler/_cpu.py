@@ -1,0 +1,190 @@
+"""The CPU executor: worker threads per lane; background threads at a low OS priority."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from enum import StrEnum
+from typing import TypeVar
+
+from ainos.errors import SchedulerClosed
+
+from ._config import ExecutorSlots
+from ._decisions import Lane
+from ._executor import BatchRun, RunReport
+from ._os import apply_priority
+from ._process import ProcessWorker
+from ._token import RunAborted
+
+__all__ = ["BackgroundPriority", "CpuExecutor"]
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_Item = tuple[BatchRun, Callable[[RunReport], None]] | Callable[[], None] | None
+
+
+class BackgroundPriority(StrEnum):
+    """What background (batch/idle) worker threads ask of the OS scheduler."""
+
+    IDLE = "idle"  # SCHED_IDLE: runs only when nothing else wants the core
+    NICE = "nice"  # nice 19 under the normal policy
+    NORMAL = "normal"
+
+
+class CpuExecutor:
+    """Runs batches on worker threads of this process, or background ones in worker processes.
+
+    Linux applies scheduling policy, nice value and affinity per thread, so each background
+    thread lowers only itself. Engine threads it does not own (ONNX Runtime's intra-op pool)
+    inherit the policy of the thread that creates them: create a background session with
+    :meth:`call_in_lane`, or with one intra-op thread so it computes on the calling worker.
+
+    With ``background_processes`` each background slot is a worker process that lowers
+    itself as a whole (and holds no GIL the foreground needs); its work and inputs must
+    pickle (:class:`OnnxRun` on an :class:`OnnxModelFile` does; on a live session it does
+    not). :meth:`call_in_lane` then still runs in this process.
+    """
+
+    def __init__(
+        self,
+        name: str = "cpu:0",
+        *,
+        slots: int = 1,
+        background_slots: int = 0,
+        background_priority: BackgroundPriority = BackgroundPriority.IDLE,
+        background_processes: bool = False,
+        affinity: Sequence[int] | None = None,
+        background_affinity: Sequence[int] | None = None,
+    ) -> None:
+        self._slots = ExecutorSlots(name, slots, background_slots)
+        self._background_priority = background_priority
+        self._processes = background_processes
+        self._affinity = {Lane.FOREGROUND: affinity, Lane.BACKGROUND: background_affinity}
+        self._queues: dict[Lane, queue.SimpleQueue[_Item]] = {
+            Lane.FOREGROUND: queue.SimpleQueue(),
+            Lane.BACKGROUND: queue.SimpleQueue(),
+        }
+        self._threads: list[tuple[threading.Thread, Lane]] = []
+        self._notes: list[str] = []
+        self._notes_lock = threading.Lock()
+        self._started = threading.Event()
+        self._ready = threading.Barrier(slots + background_slots + 1)
+
+    @property
+    def slots(self) -> ExecutorSlots:
+        return self._slots
+
+    @property
+    def os_priority(self) -> str | None:
+        return "; ".join(self._notes) or None
+
+    def start(self) -> None:
+        if self._started.is_set():
+            return
+        self._started.set()
+        lanes = [Lane.FOREGROUND] * self._slots.slots
+        lanes += [Lane.BACKGROUND] * self._slots.background_slots
+        for i, lane in enumerate(lanes):
+            thread = threading.Thread(
+                target=self._work, args=(lane,), name=f"{self._slots.name}-{lane}-{i}", daemon=True
+            )
+            thread.start()
+            self._threads.append((thread, lane))
+        self._ready.wait()  # OS settings are applied (or refused) before the first batch
+
+    def submit(self, run: BatchRun, done: Callable[[RunReport], None]) -> None:
+        self._queues[run.dispatch.lane].put((run, done))
+
+    def call_in_lane(self, lane: Lane, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` on a worker of ``lane`` (e.g. to create a session whose engine threads
+        inherit the lane's OS priority). Do it before work is dispatched to that lane."""
+        if not self._started.is_set():
+            raise SchedulerClosed("the executor is not started")
+        future: Future[T] = Future()
+
+        def call() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as error:  # handed to the caller
+                future.set_exception(error)
+
+        self._queues[lane].put(call)
+        return future
+
+    def shutdown(self) -> None:
+        for _, lane in self._threads:
+            self._queues[lane].put(None)
+        for thread, _ in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def _work(self, lane: Lane) -> None:
+        worker = None
+        try:
+            worker = self._configure(lane)
+        finally:
+            self._ready.wait()
+        jobs = self._queues[lane]
+        try:
+            while (item := jobs.get()) is not None:
+                if callable(item):
+                    item()
+                    continue
+                run, done = item
+                done(self._run(run, worker))
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    @staticmethod
+    def _run(run: BatchRun, worker: ProcessWorker | None) -> RunReport:
+        batch_id = run.dispatch.batch_id
+        if run.token.cancelled:  # batched but not started: skip it
+            return RunReport(batch_id, None, RunAborted(str(run.token.reason)), 0.0)
+        if worker is not None:
+            return worker.run(run)
+        start = time.monotonic()
+        try:
+            outputs = run.call(run.token)
+        except Exception as error:
+            return RunReport(batch_id, None, error, time.monotonic() - start)
+        return RunReport(batch_id, outputs, None, time.monotonic() - start)
+
+    def _configure(self, lane: Lane) -> ProcessWorker | None:
+        """Apply affinity and, for background threads, the low priority (to this thread);
+        or start this background slot's worker process, which lowers itself."""
+        cpus = self._affinity[lane]
+        if lane is Lane.BACKGROUND and self._processes:
+            worker = ProcessWorker(
+                f"{self._slots.name}-background", str(self._background_priority), cpus
+            )
+            try:
+                worker.start()
+            except Exception as error:
+                self._note(f"background process not started ({error}); using threads", warn=True)
+            else:
+                self._note(worker.note or "", warn=not worker.granted)
+                return worker
+        if cpus is not None:
+            try:
+                os.sched_setaffinity(0, cpus)
+            except OSError as error:
+                self._note(f"{lane} affinity {list(cpus)} not applied: {error}", warn=True)
+        if lane is Lane.BACKGROUND:
+            note, applied = apply_priority(str(self._background_priority), "background threads")
+            self._note(note, warn=not applied)
+        return None
+
+    def _note(self, text: str, *, warn: bool = False) -> None:
+        with self._notes_lock:
+            if text in self._notes:
+                return
+            self._notes.append(text)
+        if warn:
+            _log.warning("executor %s: %s", self._slots.name, text)

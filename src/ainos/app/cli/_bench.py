@@ -195,8 +195,19 @@ def scheduler(
         ),
         caption_justify="left",
     )
-    for column in rows[0] if rows else []:
-        table.add_column(column, justify="left" if column in ("scenario", "what") else "right")
+    columns = ("scenario", "rt p50 ms", "rt p99 ms", "batch rows/s", "kept", "of left", "preempt")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in rows:
-        table.add_row(*row.values())
+        table.add_row(
+            row["scenario"],
+            row["realtime p50 ms"],
+            row["realtime p99 ms"],
+            row["batch rows/s"],
+            row["batch kept"],
+            row["of what is left"],
+            row["preemptions"],
+        )
     stdout.print(table)
+    for row in rows:
+        stdout.print(f"  {row['scenario']}: {row['what']}")

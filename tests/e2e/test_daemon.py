@@ -268,3 +268,23 @@ def test_a_stale_socket_is_replaced(tmp_path: Path) -> None:
         code, _ = restarted.stop()
     assert code == 0
     assert not os.path.exists(path)
+
+
+def test_metrics_through_the_daemon_include_scheduler_and_pool(daemon: Daemon) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with Client(daemon.socket_path) as client:
+        client.run("noop")
+    result = subprocess.run(
+        [sys.executable, "-m", "ainos", "metrics", "--socket", str(daemon.socket_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+    assert families["ainos_scheduler_scheduled_tasks"].samples[0].value >= 1
+    assert families["ainos_pinned_pool_bytes"].samples[0].value == 16 * 1024 * 1024
+    assert "ainos_cpu_utilization_percent" in families
+    assert families["ainos_scheduler_class_batch_size"].type == "histogram"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import typer
 from rich.live import Live
@@ -19,6 +20,7 @@ from ainos.app.cli._output import (
     optional,
     stdout,
 )
+from ainos.kernel.control import Client, DaemonUnavailable, system_families
 from ainos.kernel.telemetry import Sampler, render, sampler_families, snapshot_families
 from ainos.protocol import StatsSnapshot
 
@@ -91,8 +93,19 @@ def stats(
                 live.update(stats_table(sampler.latest() or snapshot), refresh=True)
 
 
-def metrics() -> None:
-    """Current statistics in Prometheus text exposition format."""
+def metrics(
+    socket_path: Path | None = typer.Option(None, "--socket", help="The daemon's socket."),
+) -> None:
+    """Current statistics in Prometheus text exposition format (with the scheduler's and the
+    pinned pool's when a daemon runs)."""
+    try:
+        with Client(socket_path, timeout=10.0) as client:
+            stats = client.get_stats()
+    except DaemonUnavailable:
+        pass
+    else:
+        sys.stdout.write(render(system_families(stats)))
+        return
     with gpus() as nvml, Sampler(nvml=nvml) as sampler:
         snapshot = sampler.wait_for_sample()
         families = snapshot_families(snapshot) + sampler_families(

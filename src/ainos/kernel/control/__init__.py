@@ -9,6 +9,7 @@ from ainos.kernel.control._client import (
     RemoteError,
 )
 from ainos.kernel.control._daemon import serve_forever
+from ainos.kernel.control._metrics import pool_families, system_families
 from ainos.kernel.control._ops import (
     OperationContext,
     OperationRegistry,
@@ -37,7 +38,9 @@ __all__ = [
     "builtin_operations",
     "connect",
     "default_socket_path",
+    "pool_families",
     "serve_forever",
+    "system_families",
 ]
 
 

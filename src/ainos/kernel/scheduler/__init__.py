@@ -19,7 +19,7 @@ from ._decisions import Abort, CancelOutcome, Decisions, Dispatch, Failure, Lane
 from ._executor import BatchRun, Executor, RunReport
 from ._onnx import OnnxModelFile, OnnxRun, SessionLike, session_options
 from ._policy import FreeMemory, SchedulingPolicy
-from ._prometheus import render_prometheus
+from ._prometheus import render_prometheus, scheduler_families
 from ._runtime import JobHandle, Scheduler
 from ._token import AbortReason, CancelToken, RunAborted
 from ._work import ArrayBatching, Batching, Feeds, Job, Work, new_job_id
@@ -58,5 +58,6 @@ __all__ = [
     "Work",
     "new_job_id",
     "render_prometheus",
+    "scheduler_families",
     "session_options",
 ]

@@ -1,6 +1,12 @@
 """Real-time device statistics: a sampler into a ring buffer; JSON and Prometheus export."""
 
-from ainos.kernel.telemetry._exposition import CONTENT_TYPE, MetricFamily, Sample, render
+from ainos.kernel.telemetry._exposition import (
+    CONTENT_TYPE,
+    MetricFamily,
+    MetricType,
+    Sample,
+    render,
+)
 from ainos.kernel.telemetry._prometheus import sampler_families, snapshot_families
 from ainos.kernel.telemetry._ring import RingBuffer
 from ainos.kernel.telemetry._sampler import DEFAULT_RATE_HZ, Sampler
@@ -9,6 +15,7 @@ __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_RATE_HZ",
     "MetricFamily",
+    "MetricType",
     "RingBuffer",
     "Sample",
     "Sampler",

@@ -10,6 +10,14 @@ from ainos.protocol.devices import (
     PlacementPolicy,
 )
 from ainos.protocol.memory import MemoryPoolStats, PinnedHandle
+from ainos.protocol.models import (
+    LoadedModel,
+    ModelFormat,
+    ModelInfo,
+    ModelSource,
+    ModelTask,
+    ModelVariant,
+)
 from ainos.protocol.processes import (
     AIProcess,
     DetectionSource,
@@ -46,7 +54,13 @@ __all__ = [
     "JobSpec",
     "JobState",
     "LatencySummary",
+    "LoadedModel",
     "MemoryPoolStats",
+    "ModelFormat",
+    "ModelInfo",
+    "ModelSource",
+    "ModelTask",
+    "ModelVariant",
     "PinnedHandle",
     "Placement",
     "PlacementPolicy",

@@ -105,6 +105,9 @@ class VersionInfo(Record):
     started_at: float
     embedded: bool = Field(description="True when answered in-process, without a daemon.")
     socket_path: str | None = None
+    endpoints: dict[str, str] = Field(
+        default_factory=dict, description="Other ways in, e.g. http: the OpenAI-compatible API."
+    )
 
 
 class GpuStatusEntry(Record):

@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ainos.ai.ml import (
+    DEFAULT_EMBEDDING_MODEL,
+    ApiConfig,
+    EmbeddingLimits,
+    HttpServer,
+    is_loopback,
+)
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
+from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import InvalidArgument
 from ainos.kernel.control import (
     Client,
@@ -28,6 +36,15 @@ def serve(
     socket_path: Path | None = typer.Option(
         None, "--socket", help="Control socket (default: $XDG_RUNTIME_DIR/ainos/control.sock)."
     ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address of the HTTP API."),
+    port: int = typer.Option(7411, "--port", help="Port of the HTTP API (0: any free port)."),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="AINOS_API_TOKEN",
+        help="Bearer token the HTTP API requires (needed on a non-loopback --host).",
+    ),
+    no_http: bool = typer.Option(False, "--no-http", help="Serve the control socket only."),
     pool_mib: int = typer.Option(256, "--pool-mib", help="Pinned memory pool size in MiB."),
     policy: Discipline = typer.Option(
         Discipline.PRIORITY, "--policy", help="Scheduling policy (fifo is the baseline)."
@@ -36,32 +53,59 @@ def serve(
     drain_timeout: float = typer.Option(
         5.0, "--drain-timeout", help="Seconds running jobs get to finish on shutdown."
     ),
+    max_concurrent: int = typer.Option(
+        64, "--max-concurrent", help="Requests per model in the scheduler at once."
+    ),
+    max_waiting: int = typer.Option(
+        256, "--max-waiting", help="Requests per model waiting their turn; more are refused."
+    ),
 ) -> None:
-    """Run the ainos daemon in the foreground (Ctrl-C or SIGTERM stops it gracefully)."""
+    """Run the ainos daemon in the foreground: the control socket and the OpenAI-compatible
+    HTTP API (Ctrl-C or SIGTERM stops it gracefully)."""
     if not 1 <= pool_mib <= 1024 * 1024:
         raise InvalidArgument(f"--pool-mib must be between 1 and 1048576, got {pool_mib}")
     if not 0 <= drain_timeout <= 3600:
         raise InvalidArgument(f"--drain-timeout must be between 0 and 3600, got {drain_timeout}")
-    config = ServicesConfig(
-        pool_bytes=pool_mib * 1024 * 1024,
-        sampler_rate_hz=sampler_hz,
-        policy=PolicyConfig(discipline=policy),
-        drain_timeout_s=drain_timeout,
+    if max_concurrent < 1 or max_waiting < 0:
+        raise InvalidArgument("--max-concurrent must be at least 1 and --max-waiting at least 0")
+    if not no_http and not is_loopback(host) and not token:
+        raise InvalidArgument(
+            f"--host {host} is reachable from other machines: set --token (or AINOS_API_TOKEN)"
+        )
+    runtime = Runtime(
+        RuntimeConfig(
+            kernel=ServicesConfig(
+                pool_bytes=pool_mib * 1024 * 1024,
+                sampler_rate_hz=sampler_hz,
+                policy=PolicyConfig(discipline=policy),
+                drain_timeout_s=drain_timeout,
+            ),
+            embedding_limits=EmbeddingLimits(max_concurrent, max_waiting),
+            api=ApiConfig(token=token, default_embedding_model=DEFAULT_EMBEDDING_MODEL),
+        )
     )
     path = socket_path or default_socket_path()
+    http: list[HttpServer] = []
 
     def ready(server: ControlServer) -> None:
+        if not no_http:
+            http.append(HttpServer(runtime.http_app(), host, port).start())
+            server.services.endpoints["http"] = http[0].url
         pool = server.services.pool.stats()
         locked = "page-locked" if pool.locked else f"not page-locked ({pool.lock_reason})"
+        api = f"; OpenAI-compatible API on {http[0].url}/v1" if http else ""
         stderr.print(
-            f"ainos: serving on {server.path}; pinned pool {human_bytes(pool.total_bytes)} "
-            f"{locked}; {policy.value} scheduling. Ctrl-C to stop."
+            f"ainos: serving on {server.path}{api}; pinned pool "
+            f"{human_bytes(pool.total_bytes)} {locked}; {policy.value} scheduling. "
+            "Ctrl-C to stop."
         )
 
     def stopping(connections: int) -> None:
+        for server in http:
+            server.stop()
         stderr.print(f"ainos: stopping: draining jobs, closing {connections} connections")
 
-    serve_forever(path, config, on_ready=ready, on_stopping=stopping)
+    serve_forever(path, runtime.kernel, on_ready=ready, on_stopping=stopping)
     stderr.print("ainos: stopped")
 
 

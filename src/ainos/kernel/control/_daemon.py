@@ -19,7 +19,7 @@ _log = logging.getLogger(__name__)
 
 def serve_forever(
     path: Path,
-    config: ServicesConfig | None = None,
+    services: KernelServices | None = None,
     *,
     on_ready: Callable[[ControlServer], None] | None = None,
     on_stopping: Callable[[int], None] | None = None,
@@ -32,7 +32,7 @@ def serve_forever(
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    services = KernelServices(config).start()
+    services = (services or KernelServices(ServicesConfig())).start()
     try:
         server = ControlServer(services, path)
     except BaseException:
@@ -52,7 +52,7 @@ def serve_forever(
         server.shutdown()  # no new connections
         accept.join()
         if on_stopping is not None:
-            on_stopping(services.session_count)
+            on_stopping(server.connection_count)
         unfinished = services.drain()
         if unfinished:
             _log.warning("cancelling %d unfinished jobs", unfinished)

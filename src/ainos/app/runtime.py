@@ -1,0 +1,140 @@
+"""The runtime: the layers composed in one process.
+
+The daemon (``ainos serve``) runs one and serves it over the control socket and HTTP;
+commands that find no daemon run one in-process (embedded mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+
+from ainos.ai.ml import (
+    DEFAULT_EMBEDDING_MODEL,
+    ApiConfig,
+    EmbeddingLimits,
+    EmbeddingService,
+    ModelCatalog,
+    choose_embedding_variant,
+    create_app,
+    register_ml_operations,
+)
+from ainos.kernel.control import KernelServices, ServicesConfig, system_families
+from ainos.kernel.control._session import Session
+from ainos.kernel.scheduler import BatchingConfig
+from ainos.kernel.telemetry import render
+from ainos.protocol.control import Empty, PeerCredentials
+
+__all__ = ["Runtime", "RuntimeConfig"]
+
+_TOKENS_PER_BATCH = 1024  # rows x padded length per run: beyond it, bigger batches get slower
+_BUCKET_KEY = re.compile(r":(\d+)$")
+
+
+class _BucketBatching(Mapping[str, BatchingConfig]):
+    """Batching limits for embedding jobs, read from their key's padded length: long
+    sequences batch fewer rows, since past ~1k tokens a larger batch runs slower per row."""
+
+    def __getitem__(self, key: str) -> BatchingConfig:
+        match = _BUCKET_KEY.search(key)
+        if match is None:
+            raise KeyError(key)
+        length = int(match.group(1))
+        return BatchingConfig(max_batch_size=max(1, min(64, _TOKENS_PER_BATCH // length)))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    kernel: ServicesConfig = field(default_factory=ServicesConfig)
+    embedding_limits: EmbeddingLimits = field(default_factory=EmbeddingLimits)
+    api: ApiConfig = field(
+        default_factory=lambda: ApiConfig(default_embedding_model=DEFAULT_EMBEDDING_MODEL)
+    )
+
+
+class Runtime:
+    def __init__(self, config: RuntimeConfig | None = None) -> None:
+        self.config = config or RuntimeConfig()
+        policy = dataclasses.replace(self.config.kernel.policy, batching=_BucketBatching())
+        self.kernel = KernelServices(dataclasses.replace(self.config.kernel, policy=policy))
+        self.catalog = ModelCatalog()
+        self.embeddings = EmbeddingService(
+            self.kernel.scheduler,
+            self.catalog,
+            limits=self.config.embedding_limits,
+            variant_chooser=choose_embedding_variant,
+        )
+        register_ml_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
+        self._session: Session | None = None
+
+    def start(self) -> Runtime:
+        self.kernel.start()
+        return self
+
+    def close(self) -> None:
+        self.kernel.close()
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _own_session(self) -> Session:
+        if self._session is None:
+            self._session = self.kernel.open_session(
+                PeerCredentials(pid=os.getpid(), uid=os.getuid(), gid=os.getgid())
+            )
+        return self._session
+
+    def metrics_text(self) -> str:
+        stats = self.kernel.get_stats(Empty(), self._own_session())
+        return render([*system_families(stats), *self.embeddings.metrics.families()])
+
+    def queue_state(self) -> dict[str, Any]:
+        """Which models are in use, by whom, and who waits: what /ainos/queue shows."""
+        scheduler = self.kernel.scheduler.stats()
+        return {
+            "models": {
+                alias: {
+                    "max_concurrent": gate.max_concurrent,
+                    "max_waiting": gate.max_waiting,
+                    "in_flight": gate.in_flight,
+                    "waiting": gate.waiting,
+                    "rejected": gate.rejected,
+                    "held_by": list(gate.holders),
+                }
+                for alias, gate in self.embeddings.gate_stats().items()
+            },
+            "scheduler": {
+                "discipline": scheduler.discipline,
+                "queued": scheduler.queued,
+                "running": scheduler.running,
+                "executors": [e.model_dump(mode="json") for e in scheduler.executors],
+                "classes": {
+                    str(p): {"queue_depth": q.queue_depth, "running": q.running}
+                    for p, q in scheduler.classes.items()
+                },
+            },
+        }
+
+    def http_app(self) -> Starlette:
+        return create_app(
+            self.embeddings,
+            self.catalog,
+            self.config.api,
+            metrics=self.metrics_text,
+            queue=self.queue_state,
+        )

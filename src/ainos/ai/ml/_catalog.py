@@ -298,8 +298,8 @@ class ModelCatalog:
             cache = model_cache_dir(entry.alias)
             variants = []
             for name, converter_variant in EMBEDDING_VARIANTS:
-                built = sorted(cache.glob(f"{converter_variant}-*.onnx"))
-                path = built[-1] if built else None
+                built = cache / f"{converter_variant}.onnx"
+                path = built if built.is_file() else None
                 variants.append(
                     ModelVariant(
                         id=f"{entry.alias}:{name}",

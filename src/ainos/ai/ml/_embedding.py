@@ -7,6 +7,7 @@ The class runs work directly when called; the scheduler decides *when* it is cal
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +20,10 @@ from ainos.errors import InvalidArgument, ModelError
 from ._bert_graph import INPUT_NAMES, SENTENCE_EMBEDDING
 from ._convert import ConvertedModel, ProgressCallback, Variant, convert_packaged_model
 from ._packaged import DEFAULT_EMBEDDING_MODEL
+from ._providers import ProviderPolicy, apply_provider_policy
 from ._tokenize import EmbeddingTokenizer
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["EmbeddingModel", "physical_cores"]
 
@@ -48,7 +52,7 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def _session(path: Path, intra_op_threads: int) -> Any:
+def _session(path: Path, intra_op_threads: int, policy: ProviderPolicy) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -56,8 +60,11 @@ def _session(path: Path, intra_op_threads: int) -> Any:
     # Spinning idle workers burn CPU that other AI work on this machine could use.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    selection = apply_provider_policy(options, policy)
+    if selection.fallback:
+        _log.info("%s: %s", path.name, selection.reason)
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=selection.providers or None)
     except Exception as error:  # onnxruntime raises its own non-exported exception types
         raise ModelError(f"cannot load {path}: {error}") from error
 
@@ -75,9 +82,10 @@ class EmbeddingModel:
         tokenizer: EmbeddingTokenizer,
         *,
         intra_op_threads: int | None = None,
+        policy: ProviderPolicy = ProviderPolicy.DEFAULT,
     ) -> None:
         self._tokenizer = tokenizer
-        self._session = _session(Path(model_path), intra_op_threads or physical_cores())
+        self._session = _session(Path(model_path), intra_op_threads or physical_cores(), policy)
         self._inputs = tuple(i.name for i in self._session.get_inputs())
         outputs = {o.name: o for o in self._session.get_outputs()}
         if SENTENCE_EMBEDDING not in outputs or not set(self._inputs) <= set(INPUT_NAMES):

@@ -42,7 +42,18 @@ def wait_for_socket(path: Path, process: subprocess.Popen[str], timeout: float =
 
 def start_daemon(socket_path: Path, *extra: str) -> Daemon:
     process = subprocess.Popen(
-        [sys.executable, "-m", "ainos", "serve", "--socket", str(socket_path), *extra],
+        # Port 0: any free port, so daemons of parallel runs never collide.
+        [
+            sys.executable,
+            "-m",
+            "ainos",
+            "serve",
+            "--socket",
+            str(socket_path),
+            "--port",
+            "0",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

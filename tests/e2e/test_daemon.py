@@ -288,3 +288,15 @@ def test_metrics_through_the_daemon_include_scheduler_and_pool(daemon: Daemon) -
     assert families["ainos_pinned_pool_bytes"].samples[0].value == 16 * 1024 * 1024
     assert "ainos_cpu_utilization_percent" in families
     assert families["ainos_scheduler_class_batch_size"].type == "histogram"
+
+
+def test_two_daemons_on_sibling_sockets(daemon: Daemon) -> None:
+    sibling = start_daemon(daemon.socket_path.with_name("other.sock"), "--pool-mib", "4")
+    try:
+        with Client(sibling.socket_path) as client:
+            assert client.version().pid == sibling.process.pid
+    finally:
+        code, _ = sibling.stop()
+    assert code == 0
+    with Client(daemon.socket_path) as client:
+        assert client.version().pid == daemon.process.pid

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import typer
 
 from ainos import __version__
-from ainos.app.cli import _actions, _bench, _devices, _processes, _serve, _stats
+from ainos.app.cli import _actions, _bench, _devices, _models, _processes, _serve, _stats
 from ainos.app.cli._output import guard_stdout
 from ainos.errors import AinosError, OutputClosed
 
@@ -42,7 +42,7 @@ def _root(
     """ainos — a local AI runtime."""
 
 
-for _module in (_stats, _devices, _processes, _serve, _bench, _actions):
+for _module in (_stats, _devices, _processes, _serve, _models, _bench, _actions):
     _module.register(app)
 
 

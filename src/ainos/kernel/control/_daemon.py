@@ -42,17 +42,20 @@ def serve_forever(
     accept = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="ainos-accept"
     )
-    accept.start()
     try:
+        # Ready before accepting: a client that connects early waits in the backlog and
+        # then finds everything (the HTTP endpoint, say) in place.
         if on_ready is not None:
             on_ready(server)
+        accept.start()
         while not stop.wait(0.5):
             pass
     finally:
-        server.shutdown()  # no new connections
-        accept.join()
-        if on_stopping is not None:
-            on_stopping(server.connection_count)
+        if accept.is_alive():
+            server.shutdown()  # no new connections
+            accept.join()
+            if on_stopping is not None:
+                on_stopping(server.connection_count)
         unfinished = services.drain()
         if unfinished:
             _log.warning("cancelling %d unfinished jobs", unfinished)

@@ -11,7 +11,6 @@ from ainos.errors import PermissionDenied
 from ainos.paths import runtime_dir
 
 SOCKET_NAME = "control.sock"
-LOCK_NAME = "control.lock"
 
 
 def default_socket_path() -> Path:

@@ -39,7 +39,7 @@ from ainos.kernel.control._jsonrpc import (
     parse_line,
     result_response,
 )
-from ainos.kernel.control._paths import LOCK_NAME, private_directory
+from ainos.kernel.control._paths import private_directory
 from ainos.kernel.control._services import InvalidParams, KernelServices, Session
 from ainos.kernel.memory import send_arena_fd
 from ainos.protocol.control import ErrorCode, PeerCredentials
@@ -208,7 +208,8 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.services = services
         self.path = path
         private_directory(path.parent)
-        self._lock_file = self._take_lock(path.parent / LOCK_NAME)
+        self._lock_path = path.with_name(path.name + ".lock")  # one lock per socket
+        self._lock_file = self._take_lock(self._lock_path)
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Condition()
         self._requests_in_flight = 0
@@ -243,7 +244,7 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def _release_lock(self) -> None:
         with contextlib.suppress(FileNotFoundError):
-            (self.path.parent / LOCK_NAME).unlink()
+            self._lock_path.unlink()
         self._lock_file.close()
 
     def track(self, sock: socket.socket, *, add: bool) -> None:

@@ -1,0 +1,286 @@
+"""``ainos models …`` and ``ainos embed``: the model catalog, and embeddings from the command
+line — through the daemon when one runs, in-process otherwise."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ainos.ai.ml import DEFAULT_EMBEDDING_MODEL, ModelCatalog, choose_embedding_variant
+from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
+from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.errors import AinosError, InvalidArgument
+from ainos.kernel.control import Client, DaemonUnavailable, ServicesConfig
+from ainos.protocol import ModelInfo, ModelTask
+from ainos.protocol.scheduler import JobState, Priority
+
+models_app = typer.Typer(help="The model catalog: list, show, add, remove, load, unload.")
+
+_SOCKET = typer.Option(None, "--socket", help="The daemon's control socket.")
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    """A progress bar on stderr for conversions and loads, shown only while work happens."""
+    bar = Progress(
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    )
+    task = bar.add_task("preparing", total=1.0)
+
+    def report(step: str, fraction: float) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, description=step[:32], completed=fraction)
+
+    try:
+        yield report
+    finally:
+        bar.stop()
+
+
+def _daemon_http(socket_path: Path | None) -> str | None:
+    """The daemon's HTTP API, when a daemon answers and serves one."""
+    try:
+        with Client(socket_path, timeout=10.0) as client:
+            return client.version().endpoints.get("http")
+    except DaemonUnavailable:
+        return None
+
+
+def _http(method: str, url: str) -> dict[str, Any]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            document: dict[str, Any] = json.loads(response.read())
+            return document
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.loads(error.read())["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {error.code}"
+        raise AinosError(f"the daemon refused: {message}") from None
+    except urllib.error.URLError as error:
+        raise AinosError(f"cannot reach the daemon's API at {url}: {error.reason}") from None
+
+
+def _loaded_aliases(socket_path: Path | None) -> set[str]:
+    url = _daemon_http(socket_path)
+    if url is None:
+        return set()
+    return {item["alias"] for item in _http("GET", f"{url}/ainos/models")["data"]}
+
+
+def _infos(catalog: ModelCatalog, loaded: set[str]) -> list[ModelInfo]:
+    return [
+        catalog.info(entry, loaded=alias in loaded)
+        for alias, entry in sorted(catalog.entries().items())
+    ]
+
+
+@models_app.command("list")
+def list_models(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    socket_path: Path | None = _SOCKET,
+) -> None:
+    """Models by alias, their variants, and which the daemon has loaded."""
+    infos = _infos(ModelCatalog(), _loaded_aliases(socket_path))
+    if as_json:
+        emit_json([info.to_dict() for info in infos])
+        return
+    table = Table(title="models", title_justify="left")
+    for column in ("alias", "task", "source", "variants (ready)", "loaded", "description"):
+        table.add_column(column)
+    for info in infos:
+        variants = ", ".join(f"{v.name}{'' if v.ready else '*'}" for v in info.variants)
+        table.add_row(
+            info.alias,
+            info.task.value,
+            info.source.value,
+            variants,
+            "yes" if info.loaded else "",
+            escape(info.description),
+        )
+    table.caption = "* made on first load"
+    stdout.print(table)
+
+
+@models_app.command("show")
+def show(
+    alias: str = typer.Argument(..., help="The model's alias."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    socket_path: Path | None = _SOCKET,
+) -> None:
+    """One model: where it comes from, its variants, and the one this machine uses."""
+    catalog = ModelCatalog()
+    entry = catalog.entry(alias)
+    chosen = reason = None
+    if entry.task is ModelTask.EMBEDDING and any(v.ready for v in catalog.variants(entry)):
+        with _progress() as report:
+            chosen, reason = choose_embedding_variant(entry, report)
+    info = catalog.info(
+        entry, loaded=alias in _loaded_aliases(socket_path), chosen=chosen, reason=reason
+    )
+    if as_json:
+        emit_json(info.to_dict())
+        return
+    stdout.print(f"[bold]{info.alias}[/bold] — {escape(info.description)}")
+    stdout.print(f"task {info.task.value}, format {info.format.value}, {info.source.value}")
+    stdout.print(f"source: {escape(info.source_path or '-')}")
+    for variant in info.variants:
+        state = (
+            f"{human_bytes(variant.size_bytes)} at {escape(variant.path or '')}"
+            if variant.ready
+            else "made on first load"
+        )
+        stdout.print(
+            f"  {variant.name}: {variant.precision} on {variant.execution_provider}, {state}"
+        )
+    if info.chosen_variant:
+        stdout.print(f"this machine uses {info.chosen_variant}: {escape(info.choice_reason or '')}")
+    stdout.print(f"loaded in the daemon: {'yes' if info.loaded else 'no'}")
+
+
+@models_app.command("add")
+def add(
+    path: Path = typer.Argument(..., help="A sentence-transformers directory, .onnx or .gguf."),
+    alias: str = typer.Option(..., "--alias", help="The name to use the model by."),
+    tokenizer: Path | None = typer.Option(None, "--tokenizer", help="tokenizer.json (ONNX)."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Input window (ONNX)."),
+    description: str = typer.Option("", "--description", help="A line about the model."),
+) -> None:
+    """Register your own model (it is checked, and used where it is: not copied)."""
+    if max_tokens is not None and not 1 <= max_tokens <= 1_000_000:
+        raise InvalidArgument("--max-tokens must be between 1 and 1000000")
+    entry = ModelCatalog().add(
+        path, alias=alias, tokenizer=tokenizer, max_tokens=max_tokens, description=description
+    )
+    stderr.print(f"added {entry.alias}: {entry.task.value} model ({entry.format.value})")
+
+
+@models_app.command("remove")
+def remove(alias: str = typer.Argument(..., help="The alias of a model you added.")) -> None:
+    """Forget a model you added (its files stay where they are)."""
+    entry = ModelCatalog().remove(alias)
+    stderr.print(f"removed {entry.alias} (its files at {entry.path} are untouched)")
+
+
+@models_app.command("load")
+def load(
+    alias: str = typer.Argument(..., help="The model's alias."),
+    socket_path: Path | None = _SOCKET,
+) -> None:
+    """Load a model in the daemon; without a daemon, prepare it (convert and cache) now."""
+    url = _daemon_http(socket_path)
+    if url is not None:
+        loaded = _http("POST", f"{url}/ainos/models/{alias}/load")
+        stderr.print(
+            f"loaded {loaded['alias']} ({loaded['variant']}) in the daemon "
+            f"in {loaded['load_seconds']:.1f} s"
+        )
+        return
+    catalog = ModelCatalog()
+    entry = catalog.entry(alias)
+    if entry.task is not ModelTask.EMBEDDING:
+        raise InvalidArgument(
+            f"{alias} is a {entry.task.value} model; start `ainos serve` to run it"
+        )
+    with _progress() as report:
+        variant, reason = choose_embedding_variant(entry, report)
+    stderr.print(f"{alias} is ready ({variant}: {reason}); no daemon runs, so nothing stays loaded")
+
+
+@models_app.command("unload")
+def unload(
+    alias: str = typer.Argument(..., help="The model's alias."),
+    socket_path: Path | None = _SOCKET,
+) -> None:
+    """Unload a model from the daemon."""
+    url = _daemon_http(socket_path)
+    if url is None:
+        raise AinosError("no ainos daemon is running: nothing is loaded")
+    _http("POST", f"{url}/ainos/models/{alias}/unload")
+    stderr.print(f"unloaded {alias}")
+
+
+def embed(
+    texts: list[str] = typer.Argument(..., help="Texts to embed."),
+    model: str = typer.Option(DEFAULT_EMBEDDING_MODEL, "--model", "-m", help="Model alias."),
+    priority: Priority = typer.Option(Priority.INTERACTIVE, "--priority", help="Class."),
+    as_json: bool = typer.Option(False, "--json", help="Print the vectors as JSON."),
+    socket_path: Path | None = _SOCKET,
+) -> None:
+    """Sentence embeddings of TEXTS (through the daemon when one runs)."""
+    if any(not text.strip() for text in texts):
+        raise InvalidArgument("texts must not be empty")
+    try:
+        with Client(socket_path, timeout=600.0) as client:
+            job = client.run(
+                "embed", {"model": model, "texts": texts}, priority=priority, timeout_s=600
+            )
+    except DaemonUnavailable:
+        vectors, counts = _embed_here(model, texts, priority)
+        where = "in-process"
+    else:
+        if job.state is not JobState.COMPLETED:
+            raise AinosError(f"embedding {job.state.value}: {job.error}")
+        vectors = np.asarray(job.result[0], dtype=np.float32)
+        counts = []
+        where = "through the daemon"
+    if as_json:
+        emit_json(
+            {
+                "model": model,
+                "data": [
+                    {"index": i, "text": text, "embedding": vector.tolist()}
+                    for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+                ],
+            }
+        )
+        return
+    table = Table(title=f"{model} embeddings ({where})", title_justify="left")
+    for column in ("#", "text", "dims", "norm", "first values"):
+        table.add_column(column)
+    for index, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        head = " ".join(f"{v:+.3f}" for v in vector[:4])
+        table.add_row(
+            str(index), escape(shown), str(len(vector)), f"{np.linalg.norm(vector):.3f}", head
+        )
+    if counts:
+        table.caption = f"{sum(counts)} tokens"
+    stdout.print(table)
+    if len(texts) > 1:
+        similarity = vectors @ vectors.T
+        stdout.print("cosine similarity:")
+        for index, row in enumerate(similarity):
+            stdout.print(f"  {index}: " + " ".join(f"{value:.3f}" for value in row))
+
+
+def _embed_here(
+    model: str, texts: list[str], priority: Priority
+) -> tuple[np.ndarray[Any, Any], list[int]]:
+    config = RuntimeConfig(kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False))
+    with Runtime(config) as runtime, _progress() as report:
+        runtime.embeddings.load(model, progress=report)
+        result = runtime.embeddings.embed(model, texts, priority=priority)
+    return result.vectors, result.token_counts
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+    app.command("embed")(embed)

@@ -1,0 +1,70 @@
+"""``ainos models`` and ``ainos embed``, run as a user would (in-process mode: no daemon)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL = "all-minilm-l6-v2"
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("ainos: error: ")
+    return lines[0]
+
+
+def test_embed_in_process_as_json(run_ainos: Any, seeded_home: Path) -> None:
+    result = run_ainos("embed", "a cat sits", "a kitten is sitting", "stock markets fell", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    vectors = np.array([item["embedding"] for item in document["data"]])
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    similarity = vectors @ vectors.T
+    assert similarity[0, 1] > similarity[0, 2]  # the meaning is there
+
+
+def test_embed_table(run_ainos: Any, seeded_home: Path) -> None:
+    result = run_ainos("embed", "hello")
+    assert result.returncode == 0, result.stderr
+    assert "in-process" in result.stdout
+    assert "384" in result.stdout
+
+
+def test_embed_bad_input(run_ainos: Any, seeded_home: Path) -> None:
+    assert "must not be empty" in _one_error_line(run_ainos("embed", "  ").stderr)
+    assert "no model 'nope'" in _one_error_line(run_ainos("embed", "x", "-m", "nope").stderr)
+
+
+def test_models_list_show_add_remove(run_ainos: Any, seeded_home: Path, tmp_path: Path) -> None:
+    listed = json.loads(run_ainos("models", "list", "--json").stdout)
+    assert [m["alias"] for m in listed] == [MODEL]
+    assert all(v["ready"] for v in listed[0]["variants"])
+    shown = json.loads(run_ainos("models", "show", MODEL, "--json").stdout)
+    assert shown["chosen_variant"] in ("cpu-fp32", "cpu-int8")
+    assert "measured here" in shown["choice_reason"]
+
+    gguf = tmp_path / "tiny.Q8_0.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(64))
+    added = run_ainos("models", "add", str(gguf), "--alias", "tiny")
+    assert added.returncode == 0, added.stderr
+    aliases = [m["alias"] for m in json.loads(run_ainos("models", "list", "--json").stdout)]
+    assert aliases == [MODEL, "tiny"]
+    again = run_ainos("models", "add", str(gguf), "--alias", "tiny")
+    assert "already registered" in _one_error_line(again.stderr)
+    assert run_ainos("models", "remove", "tiny").returncode == 0
+    gone = run_ainos("models", "remove", "tiny")
+    assert "no user model" in _one_error_line(gone.stderr)
+
+
+def test_load_without_a_daemon_prepares_the_model(run_ainos: Any, seeded_home: Path) -> None:
+    result = run_ainos("models", "load", MODEL)
+    assert result.returncode == 0, result.stderr
+    assert "is ready" in result.stderr
+    unload = run_ainos("models", "unload", MODEL)
+    assert "no ainos daemon is running" in _one_error_line(unload.stderr)

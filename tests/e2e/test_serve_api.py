@@ -73,3 +73,34 @@ def test_a_public_host_needs_a_token(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "set --token" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_pinned_embeddings_from_another_process(served: tuple[Daemon, str]) -> None:
+    """A client process stages token ids in its pinned block; the daemon's vectors arrive in
+    another block; they equal what the HTTP API answers for the same text."""
+    daemon, url = served
+    script = """
+import json, sys
+from ainos.ai.ml import EmbeddingTokenizer, embed_through_pool, packaged_model_dir
+from ainos.ai.ml._spec import read_sentence_encoder
+from ainos.kernel.control import Client
+tokenizer = EmbeddingTokenizer.for_encoder(read_sentence_encoder(packaged_model_dir()))
+with Client(sys.argv[1]) as client, client.attach_pool() as mapping:
+    vectors = embed_through_pool(
+        client, mapping, tokenizer.encode(["shared memory"]), model="all-minilm-l6-v2",
+        dimension=384,
+    )
+print(json.dumps(vectors[0].tolist()))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(daemon.socket_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    pinned = np.array(json.loads(result.stdout))
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=0)
+    over_http = client.embeddings.create(model=MODEL, input="shared memory").data[0].embedding
+    np.testing.assert_allclose(pinned, over_http, atol=1e-5)

@@ -24,6 +24,7 @@ from ainos.ai.ml import (
     choose_embedding_variant,
     create_app,
     register_ml_operations,
+    register_pinned_operations,
 )
 from ainos.kernel.control import KernelServices, ServicesConfig, system_families
 from ainos.kernel.control._session import Session
@@ -77,6 +78,7 @@ class Runtime:
             variant_chooser=choose_embedding_variant,
         )
         register_ml_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
+        register_pinned_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         self._session: Session | None = None
 
     def start(self) -> Runtime:

@@ -42,6 +42,7 @@ from ._packaged import (
     distribution_dir,
     packaged_model_dir,
 )
+from ._pinned import embed_through_pool, register_pinned_operations
 from ._providers import (
     ExecutionProviderInfo,
     ProviderPolicy,
@@ -96,6 +97,7 @@ __all__ = [
     "convert_sentence_encoder",
     "create_app",
     "distribution_dir",
+    "embed_through_pool",
     "evaluate_variant",
     "execution_provider_catalog",
     "fuse_bert",
@@ -106,4 +108,5 @@ __all__ = [
     "physical_cores",
     "read_sentence_encoder",
     "register_ml_operations",
+    "register_pinned_operations",
 ]

@@ -237,6 +237,13 @@ class EmbeddingService:
     def tokenizer(self, alias: str) -> EmbeddingTokenizer:
         return self._get(alias, autoload=True).model.tokenizer
 
+    def session(self, alias: str) -> Any:
+        """The loaded model's ONNX Runtime session (for callers binding their own memory)."""
+        return self._get(alias, autoload=True).model.session
+
+    def dimension(self, alias: str) -> int:
+        return self._get(alias, autoload=True).model.dimension
+
     def embed(
         self,
         alias: str,

@@ -8,18 +8,13 @@ trip (``version``) is measured too, to separate transport from scheduling.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ainos.errors import AinosError
+from ainos.bench._daemon import running_daemon
 from ainos.kernel.control import Client, EmbeddedClient, KernelServices, ServicesConfig
 from ainos.kernel.scheduler import CpuExecutor, Job, Scheduler, new_job_id
 from ainos.protocol.scheduler import JobSpec
@@ -85,25 +80,6 @@ def _measure(
     )
 
 
-def _start_daemon(socket_path: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ainos", "serve", "--socket", str(socket_path), "--pool-mib", "8"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AinosError(f"the daemon did not start: {process.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
-        try:
-            Client(socket_path).close()
-            return process
-        except AinosError:
-            time.sleep(0.05)
-    process.kill()
-    raise AinosError("the daemon did not start listening within 60 s")
-
-
 def run_control_bench(*, calls: int, progress: Progress | None = None) -> ControlBenchResult:
     report = progress or (lambda _label, _fraction: None)
     rows = []
@@ -124,19 +100,9 @@ def run_control_bench(*, calls: int, progress: Progress | None = None) -> Contro
             _measure("control plane, embedded", calls, lambda: embedded.run("noop"), report)
         )
 
-    with tempfile.TemporaryDirectory(prefix="ainos-bench-") as directory:
-        socket_path = Path(directory) / "control.sock"
-        os.chmod(directory, 0o700)
-        daemon = _start_daemon(socket_path)
-        try:
-            with Client(socket_path) as client:
-                rows.append(
-                    _measure(
-                        "daemon socket, submit+result", calls, lambda: client.run("noop"), report
-                    )
-                )
-                rows.append(_measure("daemon socket, bare RPC", calls, client.version, report))
-        finally:
-            daemon.terminate()
-            daemon.communicate(timeout=60)
+    with running_daemon() as daemon, Client(daemon.socket_path) as client:
+        rows.append(
+            _measure("daemon socket, submit+result", calls, lambda: client.run("noop"), report)
+        )
+        rows.append(_measure("daemon socket, bare RPC", calls, client.version, report))
     return ControlBenchResult(rows)

@@ -210,9 +210,12 @@ def create_app(
         if encoding not in ("float", "base64"):
             raise _invalid("encoding_format must be 'float' or 'base64'", "encoding_format")
         priority, deadline = _priority(request, body), _deadline_ms(request, body)
-        entry = await run_in_threadpool(catalog.entry, model)
-        if entry.task is not ModelTask.EMBEDDING:
-            raise _invalid(f"model {model!r} does not make embeddings", "model")
+        # Only embedding models are ever loaded: the catalog (files read, a thread hop) is
+        # asked only on the way to loading one.
+        if not embeddings.is_loaded(model):
+            entry = await run_in_threadpool(catalog.entry, model)
+            if entry.task is not ModelTask.EMBEDDING:
+                raise _invalid(f"model {model!r} does not make embeddings", "model")
         result = await run_in_threadpool(
             lambda: embeddings.embed(
                 model,

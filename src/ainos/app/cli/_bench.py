@@ -10,6 +10,13 @@ from ainos.app.cli._output import emit_json, gpus, human_bytes, stderr, stdout
 from ainos.bench.control import run_control_bench
 from ainos.bench.memory import run_memory_bench
 from ainos.bench.scheduler import run_scheduler_bench
+from ainos.bench.serving import (
+    CASES,
+    GOAL_CONCURRENCY,
+    GOAL_P99_RATIO,
+    GOAL_THROUGHPUT_RATIO,
+    run_serving_bench,
+)
 from ainos.bench.telemetry import TARGET_PERCENT_OF_CORE, run_telemetry_bench
 from ainos.errors import InvalidArgument
 
@@ -211,3 +218,59 @@ def scheduler(
     stdout.print(table)
     for row in rows:
         stdout.print(f"  {row['scenario']}: {row['what']}")
+
+
+@bench_app.command("serving")
+def serving(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer concurrency levels, shorter cells."),
+) -> None:
+    """Embeddings serving: a shared ONNX Runtime session from N threads, raw ONNX Runtime at
+    its best batch, ainos in-process and through its daemon's HTTP API, side by side."""
+    with _Bar() as bar:
+        result = run_serving_bench(quick=quick, progress=bar)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    verified = "equal" if result.vectors_verified else "DIFFERENT"
+    table = Table(
+        title=(
+            f"embeddings serving: {result.variant}, {result.intra_op_threads} intra-op threads, "
+            f"{result.settings.cell_s:g} s per cell; vectors (a)/(c)/(d) {verified}"
+        ),
+        title_justify="left",
+        caption="\n".join(
+            [
+                *(f"({key}) {what}" for key, what in CASES.items()),
+                "(b): one thread at its best batch, latency per run; batch: rows per run;",
+                "other: the rest of the machine's CPU use meanwhile (noise), of all cores",
+            ]
+        ),
+        caption_justify="left",
+    )
+    columns = ("case", "tok", "N", "req/s", "p50 ms", "p99 ms", "batch", "CPU ms", "x(b)", "other")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "case" else "right")
+    rows = sorted(result.rows, key=lambda r: (r.length, r.case != "b", r.concurrency, r.case))
+    for row in rows:
+        limit = result.row("b", row.length).requests_per_second
+        table.add_row(
+            row.case,
+            str(row.length),
+            str(row.concurrency),
+            f"{row.requests_per_second:,.0f}",
+            f"{row.p50_ms:.1f}",
+            f"{row.p99_ms:.1f}",
+            f"{row.mean_batch:.1f}" if row.mean_batch is not None else "-",
+            f"{row.cpu_ms_per_request:.2f}",
+            f"{row.requests_per_second / limit:.2f}",
+            f"{row.other_cpu_fraction:.0%}",
+        )
+    stdout.print(table)
+    for goal in result.goals():
+        stdout.print(
+            f"goal, {goal.length} tokens, {GOAL_CONCURRENCY} clients: (d) req/s "
+            f"{goal.throughput_ratio:.2f}x (b) (>= {GOAL_THROUGHPUT_RATIO:g}), p99 "
+            f"{goal.p99_ratio:.2f}x (a) (<= {GOAL_P99_RATIO:g}): "
+            + ("met" if goal.met else "NOT met")
+        )

@@ -416,3 +416,37 @@ def test_a_batch_carrying_realtime_work_counts_as_realtime() -> None:
     assert not merged.preemptible
     p.submit(spec("r2", RT), 2.6, abortable=True)
     assert p.schedule(2.6).aborts == []
+
+
+def test_clients_served_together_are_batched_together_again() -> None:
+    """A closed loop: the clients of a finished run come back one by one; on an idle executor
+    the first is held briefly for the others instead of running alone."""
+    p = policy(default_batching=BatchingConfig(max_batch_size=8, max_queue_delay=0.002))
+    for i in range(4):
+        p.submit(spec(f"a{i}", client=f"c{i}", key="k"), 0.0)
+    first = only(p.schedule(0.0).dispatches)
+    assert first.rows == 4
+    p.on_complete(first.batch_id, 0.010)
+    p.submit(spec("b0", client="c0", key="k"), 0.0101)
+    assert p.schedule(0.0101).dispatches == []  # the other three are on their way
+    for i in range(1, 4):
+        p.submit(spec(f"b{i}", client=f"c{i}", key="k"), 0.0103)
+    assert only(p.schedule(0.0103).dispatches).rows == 4
+
+
+def test_a_held_batch_goes_when_the_others_do_not_come_back() -> None:
+    p = policy(default_batching=BatchingConfig(max_batch_size=8, max_queue_delay=0.002))
+    for i in range(4):
+        p.submit(spec(f"a{i}", client=f"c{i}", key="k"), 0.0)
+    p.on_complete(only(p.schedule(0.0).dispatches).batch_id, 0.010)
+    p.submit(spec("b0", client="c0", key="k"), 0.0101)
+    assert p.schedule(0.0101).dispatches == []
+    assert only(p.schedule(0.0122).dispatches).rows == 1  # max_queue_delay later
+
+
+def test_a_lone_client_is_never_held_on_an_idle_executor() -> None:
+    p = policy(default_batching=BatchingConfig(max_batch_size=8, max_queue_delay=0.002))
+    p.submit(spec("a", key="k"), 0.0)
+    p.on_complete(only(p.schedule(0.0).dispatches).batch_id, 0.010)
+    p.submit(spec("b", key="k"), 0.0101)
+    assert only(p.schedule(0.0101).dispatches).rows == 1

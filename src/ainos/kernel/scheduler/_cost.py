@@ -9,6 +9,9 @@ __all__ = ["CostModel"]
 _SAMPLES = 32
 
 
+_MAX_ROWS = 1 << 30
+
+
 class CostModel:
     """``time(rows) = overhead + per_row * rows``, a least-squares fit over recent runs of one
     batch key (a fixed cost per run matters: cutting work into small chunks pays it often)."""
@@ -40,4 +43,6 @@ class CostModel:
         """The most rows expected to run within ``seconds`` (may be 0)."""
         if self.per_row <= 0:
             return 0
-        return max(0, int((seconds - self.overhead) / self.per_row + 1e-9))  # float noise
+        rows = (seconds - self.overhead) / self.per_row + 1e-9  # float noise
+        # A vanishing measured cost (a clock tick of zero) must not become an infinite bound.
+        return max(0, int(min(rows, _MAX_ROWS)))

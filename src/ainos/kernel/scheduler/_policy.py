@@ -17,7 +17,7 @@ from ainos.errors import DeadlineExceeded, InvalidArgument, NotFound, QueueFull
 from ainos.protocol.scheduler import ExecutorStats, JobSpec, JobState, Priority, SchedulerStats
 
 from ._chunking import ChunkController
-from ._config import Discipline, ExecutorSlots, PolicyConfig
+from ._config import BatchingConfig, Discipline, ExecutorSlots, PolicyConfig
 from ._decisions import Abort, CancelOutcome, Decisions, Dispatch, Failure, Lane, Slice
 from ._stats import StatsRecorder
 from ._token import AbortReason
@@ -127,6 +127,9 @@ class SchedulingPolicy:
         self._weights: dict[str, float] = {}
         self._caps: dict[tuple[str | None, str], float] = {}
         self._stats = StatsRecorder(cfg.stats_window)
+        # batch key -> (jobs its last run finished, when): clients served together tend to
+        # come back together (a closed loop), see _next_batch.
+        self._last_runs: dict[str, tuple[int, float]] = {}
         self._wakeups: list[float] = []
         self._capped_waiting = False
 
@@ -261,6 +264,8 @@ class SchedulingPolicy:
                 complete.append(piece.job_id)
             else:
                 entry.ready_since = now
+        if run.dispatch.batch_key is not None:
+            self._last_runs[run.dispatch.batch_key] = (len(complete), now)
         return complete
 
     def on_failed(self, batch_id: int, now: float, run_time: float | None = None) -> list[str]:
@@ -472,19 +477,31 @@ class SchedulingPolicy:
                 rows += piece.size
                 used += e.spec.memory_bytes
 
-        # Dynamic batching: hold a partial batch only while the executor is busy anyway.
+        # Dynamic batching: hold a partial batch while the executor is busy anyway, or while
+        # the clients of this key's run that just ended are likely still coming back (a
+        # closed loop would otherwise settle at half-size batches). A lone client's last run
+        # finished one job, so it is never held on an idle executor; nor is the rest of a
+        # job cut into chunks, which finished none.
         if (
             rows < limit
             and head.spec.batch_key is not None
             and head.spec.priority is not Priority.REALTIME
             and cfg.max_queue_delay > 0
-            and executor.running
+            and (
+                executor.running
+                or len(members) < self._returning(head.spec.batch_key, now, cfg)
+            )
         ):
             release = min(e.ready_since for e in members) + cfg.max_queue_delay
             if now < release:
                 self._wakeups.append(release)
                 return None
         return self._dispatch(executor, lane, head, members, slices, now)
+
+    def _returning(self, batch_key: str, now: float, cfg: BatchingConfig) -> int:
+        """Jobs expected back soon: those the key's last run finished, if it ended just now."""
+        jobs, ended = self._last_runs.get(batch_key, (0, -math.inf))
+        return jobs if now - ended < cfg.max_queue_delay else 0
 
     @staticmethod
     def _take(entry: _Entry, limit: int) -> Slice:

@@ -296,3 +296,37 @@ def test_inputs_that_disagree_on_rows_are_refused(scheduler: Scheduler) -> None:
         scheduler.submit(
             Job(spec=spec(batch_key="k"), work=lambda i, t: i, inputs=bad, batching=ArrayBatching())
         )
+
+
+def test_a_batch_held_for_returning_clients_on_an_idle_executor_still_runs() -> None:
+    """Four clients served in one run; only one comes back. Its job is held for the others
+    (nothing is running), and the driver must still wake to run it after the delay."""
+    config = PolicyConfig(default_batching=BatchingConfig(max_batch_size=16, max_queue_delay=0.05))
+    gate = Gate()
+    with Scheduler([CpuExecutor()], config) as scheduler:
+        blocker = scheduler.submit(Job(spec=spec(), work=gate, inputs=None))
+        assert gate.entered.wait(10)
+        batching = ArrayBatching()
+        first = [
+            scheduler.submit(
+                Job(
+                    spec=spec(client=ClientIdentity(name=f"c{i}"), batch_key="k"),
+                    work=lambda feeds, _t: [feeds["x"] * 2],
+                    inputs={"x": np.full((1, 2), i, dtype=np.float32)},
+                    batching=batching,
+                )
+            )
+            for i in range(4)
+        ]
+        gate.opened.set()
+        assert blocker.result(10) == "gate"
+        assert [h.result(10)[0][0, 0] for h in first] == [0, 2, 4, 6]  # one merged run
+        again = scheduler.submit(
+            Job(
+                spec=spec(client=ClientIdentity(name="c0"), batch_key="k"),
+                work=lambda feeds, _t: [feeds["x"] * 2],
+                inputs={"x": np.full((1, 2), 5, dtype=np.float32)},
+                batching=batching,
+            )
+        )
+        assert again.result(10)[0][0, 0] == 10

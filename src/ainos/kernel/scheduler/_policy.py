@@ -127,9 +127,9 @@ class SchedulingPolicy:
         self._weights: dict[str, float] = {}
         self._caps: dict[tuple[str | None, str], float] = {}
         self._stats = StatsRecorder(cfg.stats_window)
-        # batch key -> (jobs its last run finished, when): clients served together tend to
-        # come back together (a closed loop), see _next_batch.
-        self._last_runs: dict[str, tuple[int, float]] = {}
+        # batch key -> (clients its last run answered, when): clients served together tend
+        # to come back together (a closed loop), see _next_batch.
+        self._last_runs: dict[str, tuple[frozenset[str], float]] = {}
         self._wakeups: list[float] = []
         self._capped_waiting = False
 
@@ -251,6 +251,7 @@ class SchedulingPolicy:
         if run.dispatch.priority is not Priority.REALTIME:
             executor.chunks.quiet(now)
         complete: list[str] = []
+        answered: set[str] = set()
         for piece in run.dispatch.slices:
             entry = self._live(piece.job_id, batch_id)
             if entry is None:
@@ -259,13 +260,14 @@ class SchedulingPolicy:
             entry.run_time += run_time
             entry.next_row = piece.stop
             if entry.remaining == 0:
+                answered.add(entry.spec.client.key)
                 del self._jobs[piece.job_id]
                 self._stats.completed(entry.key, entry.run_time, now - entry.submitted)
                 complete.append(piece.job_id)
             else:
                 entry.ready_since = now
         if run.dispatch.batch_key is not None:
-            self._last_runs[run.dispatch.batch_key] = (len(complete), now)
+            self._last_runs[run.dispatch.batch_key] = (frozenset(answered), now)
         return complete
 
     def on_failed(self, batch_id: int, now: float, run_time: float | None = None) -> list[str]:
@@ -487,21 +489,30 @@ class SchedulingPolicy:
             and head.spec.batch_key is not None
             and head.spec.priority is not Priority.REALTIME
             and cfg.max_queue_delay > 0
-            and (
-                executor.running
-                or len(members) < self._returning(head.spec.batch_key, now, cfg)
-            )
         ):
-            release = min(e.ready_since for e in members) + cfg.max_queue_delay
-            if now < release:
+            release = None
+            if executor.running:
+                release = min(e.ready_since for e in members) + cfg.max_queue_delay
+            else:
+                release = self._returns_due(head.spec.batch_key, members, cfg)
+            if release is not None and now < release:
                 self._wakeups.append(release)
                 return None
         return self._dispatch(executor, lane, head, members, slices, now)
 
-    def _returning(self, batch_key: str, now: float, cfg: BatchingConfig) -> int:
-        """Jobs expected back soon: those the key's last run finished, if it ended just now."""
-        jobs, ended = self._last_runs.get(batch_key, (0, -math.inf))
-        return jobs if now - ended < cfg.max_queue_delay else 0
+    def _returns_due(
+        self, batch_key: str, members: list[_Entry], cfg: BatchingConfig
+    ) -> float | None:
+        """Until when to wait for the clients the key's last run answered (just now) to
+        come back, while some have not. A client with a job of the key already queued is not
+        coming back, it is waiting; so an open-loop backlog is never held."""
+        answered, ended = self._last_runs.get(batch_key, (frozenset(), -math.inf))
+        if not answered:
+            return None
+        queued = {e.spec.client.key for e in self._jobs.values() if e.spec.batch_key == batch_key}
+        back = {e.spec.client.key for e in members if e.ready_since >= ended}
+        expected = answered - (queued - back)
+        return ended + cfg.max_queue_delay if expected - back else None
 
     @staticmethod
     def _take(entry: _Entry, limit: int) -> Slice:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -101,6 +102,7 @@ class Scheduler:
         self._runs: dict[int, _Run] = {}
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._driver_wake = -math.inf  # when the sleeping driver thread will wake by itself
 
     @property
     def policy(self) -> SchedulingPolicy:
@@ -240,7 +242,9 @@ class Scheduler:
                         self._lock.acquire()
                     continue
                 wake = self._policy.next_wakeup(self._clock())
+                self._driver_wake = math.inf if wake is None else wake
                 self._lock.wait(None if wake is None else max(0.0, wake - self._clock()))
+                self._driver_wake = -math.inf  # awake: pumps need not wake it
 
     def _pump(self) -> list[_Resolution]:
         """Ask the policy what to do and do it (lock held); returns futures to resolve."""
@@ -266,6 +270,12 @@ class Scheduler:
             )
         if decisions:
             self._lock.notify_all()  # the driver's next timer may have changed
+        else:
+            # Nothing happened but a timer may have been set (a batch held for its
+            # clients on an idle executor): the driver must not sleep past it.
+            wake = self._policy.next_wakeup(self._clock())
+            if wake is not None and wake < self._driver_wake:
+                self._lock.notify_all()
         return resolutions
 
     def _report(self, report: RunReport) -> None:

@@ -7,6 +7,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ainos.app.cli._output import emit_json, gpus, human_bytes, stderr, stdout
+from ainos.bench._models import minilm_workload
 from ainos.bench.control import run_control_bench
 from ainos.bench.memory import run_memory_bench
 from ainos.bench.scheduler import run_scheduler_bench
@@ -177,10 +178,21 @@ def control(
 def scheduler(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
     quick: bool = typer.Option(False, "--quick", help="Fewer scenarios, shorter runs."),
+    workload: str = typer.Option(
+        "minilm", "--workload", help="minilm (the embedded model, 16 tokens) or synthetic."
+    ),
+    tokens: int = typer.Option(16, "--tokens", help="Sequence length of the minilm workload."),
 ) -> None:
     """Realtime latency while a batch client saturates the CPU: priority vs FIFO vs idle."""
+    if workload not in ("minilm", "synthetic"):
+        raise InvalidArgument(f"--workload must be minilm or synthetic, got {workload!r}")
+    if not 4 <= tokens <= 256:
+        raise InvalidArgument(f"--tokens must be between 4 and 256, got {tokens}")
     with _Bar() as bar:
-        result = run_scheduler_bench(quick=quick, progress=bar)
+        factories = minilm_workload(tokens, bar) if workload == "minilm" else (None, None)
+        result = run_scheduler_bench(
+            quick=quick, session_factory=factories[0], make_inputs=factories[1], progress=bar
+        )
     if as_json:
         emit_json(result.to_dict())
         return

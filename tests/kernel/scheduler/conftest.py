@@ -46,11 +46,14 @@ def small_session() -> Any:
 
 
 @pytest.fixture(scope="session")
-def heavy_session() -> Any:
+def heavy_model() -> bytes:
     """A batch of 256 rows takes a good fraction of a second: long enough to abort midway."""
-    return ort.InferenceSession(
-        build_mlp(512, 32, 16), session_options(), providers=["CPUExecutionProvider"]
-    )
+    return build_mlp(512, 32, 16)
+
+
+@pytest.fixture(scope="session")
+def heavy_session(heavy_model: bytes) -> Any:
+    return ort.InferenceSession(heavy_model, session_options(), providers=["CPUExecutionProvider"])
 
 
 def feeds(rows: int, hidden: int, tokens: int, seed: int = 0) -> dict[str, np.ndarray[Any, Any]]:

@@ -23,36 +23,10 @@ from ainos.protocol.scheduler import JobSpec, Priority
 pytestmark = pytest.mark.slow  # starts a worker process
 
 
-def build_mlp(hidden: int, layers: int, tokens: int) -> bytes:
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(3)
-    nodes, weights, x = [], [], "x"
-    for i in range(layers):
-        w = (rng.standard_normal((hidden, hidden)) / np.sqrt(hidden)).astype(np.float32)
-        weights.append(numpy_helper.from_array(w, f"w{i}"))
-        nodes += [
-            helper.make_node("MatMul", [x, f"w{i}"], [f"m{i}"]),
-            helper.make_node("Relu", [f"m{i}"], [f"r{i}"]),
-        ]
-        x = f"r{i}"
-    shape: list[str | int | None] = ["batch", tokens, hidden]
-    graph = helper.make_graph(
-        nodes,
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, shape)],
-        weights,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    return bytes(model.SerializeToString())
-
-
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_file(tmp_path_factory: pytest.TempPathFactory, heavy_model: bytes) -> Path:
     path = tmp_path_factory.mktemp("models") / "mlp.onnx"
-    path.write_bytes(build_mlp(512, 32, 16))
+    path.write_bytes(heavy_model)
     return path
 
 

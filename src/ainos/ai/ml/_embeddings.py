@@ -66,6 +66,19 @@ def _outcome(error: BaseException) -> str:
     return "error"
 
 
+def check_texts(texts: object) -> Sequence[str]:
+    """What one request may hold, 1 to MAX_TEXTS_PER_REQUEST strings; returned as such."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts:
+        raise InvalidArgument("input must be a non-empty list of texts")
+    if len(texts) > MAX_TEXTS_PER_REQUEST:
+        raise InvalidArgument(
+            f"{len(texts)} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST}"
+        )
+    if any(not isinstance(text, str) for text in texts):
+        raise InvalidArgument("every input must be a string")
+    return texts
+
+
 def bucket_length(tokens: int, window: int) -> int:
     """The padded length for ``tokens``: the next power of two (at least 8), within the window."""
     length = _MIN_BUCKET
@@ -253,14 +266,7 @@ class EmbeddingService:
         deadline_ms: float | None = None,
         autoload: bool = True,
     ) -> EmbeddingResult:
-        if isinstance(texts, str) or not texts:
-            raise InvalidArgument("input must be a non-empty list of texts")
-        if len(texts) > MAX_TEXTS_PER_REQUEST:
-            raise InvalidArgument(
-                f"{len(texts)} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST}"
-            )
-        if any(not isinstance(text, str) for text in texts):
-            raise InvalidArgument("every input must be a string")
+        check_texts(texts)
         loaded = self._get(alias, autoload)
         identity = client or ClientIdentity(name="anonymous")
         started = time.monotonic()
@@ -279,9 +285,10 @@ class EmbeddingService:
         self.metrics.request(alias, "ok", admitted - started, finished - admitted, sum(counts))
         return EmbeddingResult(vectors, counts, alias, position)
 
-    def prepare(self, alias: str, texts: Sequence[str]) -> PreparedEmbedding:
-        """One job's worth of a request, padded to a single bucket: for callers that submit
-        to the scheduler themselves (the control plane's ``embed`` operation)."""
+    def prepare(self, alias: str, texts: object) -> PreparedEmbedding:
+        """One job's worth of a request (checked here), padded to a single bucket: for callers
+        that submit to the scheduler themselves (the control plane's ``embed`` operation)."""
+        texts = check_texts(texts)
         loaded = self._get(alias, autoload=True)
         tokenizer = loaded.model.tokenizer
         encodings = tokenizer.tokenize(texts)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ainos.ai.actions._entities import ActionEntity, ArrayActionEntity, TableActionEntity
 from ainos.ai.actions._kinds import (
@@ -253,16 +253,18 @@ class ActionHistory:
             )
             return int(cursor.lastrowid or 0)
 
+    def _recent(self, select: str, action_id: str | None, limit: int) -> list[Any]:
+        """Rows of ``select``, newest first, of one action if given."""
+        where, args = (" WHERE action_id = ?", (action_id,)) if action_id is not None else ("", ())
+        with self._connect() as db:
+            rows: list[Any] = db.execute(
+                f"{select}{where} ORDER BY id DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+        return rows
+
     def invocations(self, action_id: str | None = None, limit: int = 50) -> list[InvocationRecord]:
         """Most recent first."""
-        query = "SELECT * FROM invocations"
-        args: tuple[object, ...] = ()
-        if action_id is not None:
-            query += " WHERE action_id = ?"
-            args = (action_id,)
-        query += " ORDER BY id DESC LIMIT ?"
-        with self._connect() as db:
-            rows = db.execute(query, (*args, limit)).fetchall()
+        rows = self._recent("SELECT * FROM invocations", action_id, limit)
         return [
             InvocationRecord(
                 id=row[0],
@@ -281,14 +283,11 @@ class ActionHistory:
 
     def feedback(self, action_id: str | None = None, limit: int = 50) -> list[FeedbackRecord]:
         """Most recent first."""
-        query = "SELECT id, action_id, invocation_id, kind, created_at, invoker_name FROM feedback"
-        args: tuple[object, ...] = ()
-        if action_id is not None:
-            query += " WHERE action_id = ?"
-            args = (action_id,)
-        query += " ORDER BY id DESC LIMIT ?"
-        with self._connect() as db:
-            rows = db.execute(query, (*args, limit)).fetchall()
+        rows = self._recent(
+            "SELECT id, action_id, invocation_id, kind, created_at, invoker_name FROM feedback",
+            action_id,
+            limit,
+        )
         return [
             FeedbackRecord(
                 id=row[0],

@@ -11,6 +11,7 @@ __all__ = [
     "ActionDefinitionError",
     "ActionError",
     "AinosError",
+    "ContextLengthExceeded",
     "DeadlineExceeded",
     "DeviceError",
     "FdPassingError",
@@ -153,3 +154,12 @@ class UnsupportedModel(ModelError):
     """A model's architecture or configuration is not one ainos can convert."""
 
     exit_code = 2
+
+
+class ContextLengthExceeded(ModelError, InvalidArgument):
+    """A request does not fit the model's context window (OpenAI: context_length_exceeded)."""
+
+    def __init__(self, message: str, *, prompt_tokens: int | None, context_tokens: int | None):
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.context_tokens = context_tokens

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from ainos.ai.ml import (
+    DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
     ApiConfig,
     EmbeddingLimits,
@@ -26,6 +27,7 @@ from ainos.ai.ml import (
     register_ml_operations,
     register_pinned_operations,
 )
+from ainos.ai.ml.llm import LlmLimits, LlmService
 from ainos.kernel.control import KernelServices, ServicesConfig, system_families
 from ainos.kernel.control._session import Session
 from ainos.kernel.scheduler import BatchingConfig
@@ -60,8 +62,12 @@ class _BucketBatching(Mapping[str, BatchingConfig]):
 class RuntimeConfig:
     kernel: ServicesConfig = field(default_factory=ServicesConfig)
     embedding_limits: EmbeddingLimits = field(default_factory=EmbeddingLimits)
+    llm_limits: LlmLimits = field(default_factory=LlmLimits)
     api: ApiConfig = field(
-        default_factory=lambda: ApiConfig(default_embedding_model=DEFAULT_EMBEDDING_MODEL)
+        default_factory=lambda: ApiConfig(
+            default_embedding_model=DEFAULT_EMBEDDING_MODEL,
+            default_chat_model=DEFAULT_CHAT_MODEL,
+        )
     )
 
 
@@ -77,6 +83,7 @@ class Runtime:
             limits=self.config.embedding_limits,
             variant_chooser=choose_embedding_variant,
         )
+        self.llm = LlmService(self.kernel.scheduler, self.catalog, limits=self.config.llm_limits)
         register_ml_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         register_pinned_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         self._session: Session | None = None
@@ -86,7 +93,8 @@ class Runtime:
         return self
 
     def close(self) -> None:
-        self.kernel.close()
+        self.kernel.close()  # cancels what still runs, so the engines are idle when closed
+        self.llm.close()
 
     def __enter__(self) -> Runtime:
         return self.start()
@@ -103,7 +111,13 @@ class Runtime:
 
     def metrics_text(self) -> str:
         stats = self.kernel.get_stats(Empty(), self._own_session())
-        return render([*system_families(stats), *self.embeddings.metrics.families()])
+        return render(
+            [
+                *system_families(stats),
+                *self.embeddings.metrics.families(),
+                *self.llm.metric_families(),
+            ]
+        )
 
     def queue_state(self) -> dict[str, Any]:
         """Which models are in use, by whom, and who waits: what /ainos/queue shows."""
@@ -119,6 +133,10 @@ class Runtime:
                     "held_by": list(gate.holders),
                 }
                 for alias, gate in self.embeddings.gate_stats().items()
+            }
+            | {
+                model.alias: {"in_flight": model.requests_in_flight, "engine": model.providers}
+                for model in self.llm.loaded()
             },
             "scheduler": {
                 "discipline": scheduler.discipline,
@@ -139,4 +157,5 @@ class Runtime:
             self.config.api,
             metrics=self.metrics_text,
             queue=self.queue_state,
+            llm=self.llm,
         )

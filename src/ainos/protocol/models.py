@@ -56,6 +56,18 @@ class ModelInfo(Record):
     max_input_tokens: int | None = None
     dimensions: int | None = None
     loaded: bool = False
+    architecture: str | None = Field(
+        default=None, description="The model's architecture, e.g. llama (GGUF models)."
+    )
+    parameters: int | None = Field(
+        default=None, description="Parameter count, from the tensors' shapes (GGUF models)."
+    )
+    context_length: int | None = Field(
+        default=None, description="The context the model was trained with, in tokens."
+    )
+    quantization: str | None = Field(
+        default=None, description="How the weights are stored, e.g. Q4_1 or F16 (GGUF models)."
+    )
 
 
 class LoadedModel(Record):

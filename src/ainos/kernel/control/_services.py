@@ -134,6 +134,8 @@ class KernelServices:
         snapshot = self.sampler.latest()
         if device_id == "cpu:0" and snapshot is not None:
             return snapshot.cpu.memory_available_bytes
+        if device_id not in self.devices.ids():
+            return None  # an engine's executor (llm:<model>): its memory is allocated at load
         return self.devices.free_memory(device_id)
 
     # -- lifecycle --------------------------------------------------------------------------

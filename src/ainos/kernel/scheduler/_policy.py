@@ -108,16 +108,7 @@ class SchedulingPolicy:
         cfg = self._config
         if not executors:
             raise InvalidArgument("a scheduler needs at least one executor")
-        self._executors = {
-            e.name: _Executor(
-                e,
-                UsageWindow(cfg.util_window, e.slots + e.background_slots),
-                ChunkController(
-                    cfg.max_hold, cfg.min_chunk_rows, cfg.realtime_window, cfg.predict_realtime
-                ),
-            )
-            for e in executors
-        }
+        self._executors = {e.name: self._new_executor(e) for e in executors}
         self._free_memory = free_memory
         self._jobs: dict[str, _Entry] = {}
         self._seq = itertools.count()
@@ -136,6 +127,31 @@ class SchedulingPolicy:
     @property
     def config(self) -> PolicyConfig:
         return self._config
+
+    def _new_executor(self, slots: ExecutorSlots) -> _Executor:
+        cfg = self._config
+        return _Executor(
+            slots,
+            UsageWindow(cfg.util_window, slots.slots + slots.background_slots),
+            ChunkController(
+                cfg.max_hold, cfg.min_chunk_rows, cfg.realtime_window, cfg.predict_realtime
+            ),
+        )
+
+    def add_executor(self, slots: ExecutorSlots) -> None:
+        """A device that appears while running (a model engine loaded with its own slots)."""
+        if slots.name in self._executors:
+            raise InvalidArgument(f"executor {slots.name!r} already exists")
+        self._executors[slots.name] = self._new_executor(slots)
+
+    def remove_executor(self, name: str) -> None:
+        """Forget an executor; refused while it runs or has jobs waiting for it."""
+        executor = self._executors.get(name)
+        if executor is None:
+            raise NotFound(f"no executor {name!r}")
+        if executor.running or any(e.spec.device == name for e in self._jobs.values()):
+            raise InvalidArgument(f"executor {name!r} still has jobs")
+        del self._executors[name]
 
     # -- clients' requests ------------------------------------------------------------------
 
@@ -304,6 +320,23 @@ class SchedulingPolicy:
         if entry is None:
             return None
         return JobState.QUEUED if entry.in_flight is None else JobState.RUNNING
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1-based place of a queued job among those waiting for its executor: jobs of a more
+        urgent class, or of its class and submitted earlier, go first. An estimate — fair
+        sharing and aging reorder within a class — but what a waiting client asks to see.
+        None once it runs or has left."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.in_flight is not None:
+            return None
+        ahead = sum(
+            1
+            for other in self._jobs.values()
+            if other.in_flight is None
+            and other.spec.device == entry.spec.device
+            and (other.rank, other.seq) < (entry.rank, entry.seq)
+        )
+        return ahead + 1
 
     def running(self) -> list[Dispatch]:
         return [r.dispatch for e in self._executors.values() for r in e.running.values()]

@@ -154,6 +154,24 @@ class Scheduler:
     ) -> None:
         self.close()
 
+    def add_executor(self, executor: Executor) -> None:
+        """Start a new executor and let jobs target it (``JobSpec.device`` = its name)."""
+        with self._lock:
+            if self._closed:
+                raise SchedulerClosed("the scheduler was closed")
+            self._policy.add_executor(executor.slots)
+            self._executors[executor.slots.name] = executor
+            started = self._thread is not None
+        if started:
+            executor.start()
+
+    def remove_executor(self, name: str) -> None:
+        """Shut an executor down once no job runs on it or waits for it."""
+        with self._lock:
+            self._policy.remove_executor(name)
+            executor = self._executors.pop(name)
+        executor.shutdown()
+
     # -- clients ----------------------------------------------------------------------------
 
     def submit(self, job: Job[Any, O]) -> JobHandle[O]:
@@ -202,6 +220,10 @@ class Scheduler:
     def state(self, job_id: str) -> JobState | None:
         with self._lock:
             return self._policy.state(job_id)
+
+    def queue_position(self, job_id: str) -> int | None:
+        with self._lock:
+            return self._policy.queue_position(job_id)
 
     def set_gpu_util(
         self, target: str | Priority, fraction: float | None, device: str | None = None

@@ -1,0 +1,136 @@
+"""What every route of the OpenAI-compatible API shares: OpenAI error objects, the JSON body
+(bounded), and the ainos request headers (priority, deadline, client name)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ainos.ai.ml.llm._responses import ResponseNotFound
+from ainos.errors import (
+    AinosError,
+    ContextLengthExceeded,
+    DeadlineExceeded,
+    InvalidArgument,
+    JobCancelled,
+    NotFound,
+    QueueFull,
+)
+from ainos.protocol.scheduler import ClientIdentity, Priority
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ApiError",
+    "client_identity",
+    "deadline_ms",
+    "from_ainos",
+    "invalid",
+    "json_body",
+    "priority",
+]
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.code, self.param = status, kind, code, param
+
+    def response(self) -> JSONResponse:
+        body = {
+            "error": {
+                "message": str(self),
+                "type": self.kind,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+        return JSONResponse(body, status_code=self.status)
+
+
+def invalid(message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(400, message, "invalid_request_error", code, param)
+
+
+def from_ainos(error: AinosError) -> ApiError:
+    message = str(error)
+    if isinstance(error, ContextLengthExceeded):
+        return ApiError(
+            400, message, "invalid_request_error", "context_length_exceeded", "messages"
+        )
+    if isinstance(error, QueueFull):
+        return ApiError(429, message, "rate_limit_error", "queue_full")
+    if isinstance(error, DeadlineExceeded):
+        return ApiError(504, message, "timeout_error", "deadline_exceeded")
+    if isinstance(error, JobCancelled):
+        return ApiError(503, message, "server_error", "cancelled")
+    if isinstance(error, ResponseNotFound):
+        return ApiError(
+            404, message, "invalid_request_error", "previous_response_not_found", error.param
+        )
+    if isinstance(error, NotFound):
+        return ApiError(404, message, "invalid_request_error", "model_not_found", "model")
+    if isinstance(error, InvalidArgument):
+        return invalid(message, getattr(error, "param", None))
+    return ApiError(500, message, "server_error", type(error).__name__)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes", "invalid_request_error")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(
+                413, f"request body over {MAX_BODY_BYTES} bytes", "invalid_request_error"
+            )
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise invalid(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise invalid("the request body must be a JSON object")
+    return document
+
+
+def priority(request: Request, body: dict[str, Any]) -> Priority:
+    value = request.headers.get("x-ainos-priority") or body.get("priority") or "interactive"
+    try:
+        return Priority(str(value).lower())
+    except ValueError:
+        names = ", ".join(p.value for p in Priority)
+        raise invalid(f"priority must be one of {names}, got {value!r}", "priority") from None
+
+
+def deadline_ms(request: Request, body: dict[str, Any]) -> float | None:
+    value = request.headers.get("x-ainos-deadline-ms") or body.get("deadline_ms")
+    if value is None:
+        return None
+    try:
+        deadline = float(value)
+    except (TypeError, ValueError):
+        raise invalid("deadline_ms must be a number of milliseconds", "deadline_ms") from None
+    if not 0 < deadline <= 3_600_000:
+        raise invalid("deadline_ms must be above 0 and at most 3600000", "deadline_ms")
+    return deadline
+
+
+def client_identity(request: Request, body: dict[str, Any]) -> ClientIdentity:
+    name = request.headers.get("x-ainos-client") or body.get("user")
+    if not isinstance(name, str) or not name:
+        host = request.client.host if request.client else "unknown"
+        name = f"http:{host}"
+    return ClientIdentity(name=name[:128])

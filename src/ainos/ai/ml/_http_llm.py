@@ -1,0 +1,179 @@
+"""The OpenAI chat-completions and Responses routes, on :class:`LlmService`.
+
+A streamed reply starts only once the first chunk (or the error) is known, so a request that
+cannot run — too long for the context, a full queue — gets a proper error object and status,
+not a 200 stream with an error inside. A client that goes away cancels its generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ainos.ai.ml._catalog import ModelCatalog
+from ainos.ai.ml._http_common import (
+    client_identity,
+    deadline_ms,
+    from_ainos,
+    invalid,
+    json_body,
+    priority,
+)
+from ainos.ai.ml.llm import Generation, LlmService
+from ainos.ai.ml.llm._chat import ChatCall, ChatStream, collect_completion, dumps, prepare_chat
+from ainos.ai.ml.llm._responses import (
+    ResponseStore,
+    collect_response,
+    stream_events,
+    to_chat,
+)
+from ainos.errors import AinosError
+from ainos.protocol import ModelTask
+
+__all__ = ["llm_routes"]
+
+Authorise = Callable[[Request], None]
+_SSE = "text/event-stream"
+_DONE = "data: [DONE]\n\n"
+
+
+async def _chunks(generation: Generation) -> AsyncIterator[dict[str, Any]]:
+    """The generation's chunks; cancels it if the reader stops early (a client gone)."""
+    finished = False
+    try:
+        async for chunk in generation:
+            yield chunk
+        finished = True
+    finally:
+        if not finished:
+            generation.cancel()
+
+
+async def _peeked(
+    chunks: AsyncIterator[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], AsyncIterator[dict[str, Any]]]:
+    """The first chunk (raising the error that came instead), and the iterator to go on."""
+    try:
+        return [await chunks.__anext__()], chunks
+    except StopAsyncIteration:
+        return [], chunks
+
+
+def _sse(document: Mapping[str, Any], event: str | None = None) -> str:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {dumps(document)}\n\n"
+
+
+def _error_event(error: AinosError) -> dict[str, Any]:
+    api = from_ainos(error)
+    return {"error": {"message": str(api), "type": api.kind, "param": api.param, "code": api.code}}
+
+
+def llm_routes(
+    llm: LlmService,
+    catalog: ModelCatalog,
+    authorise: Authorise,
+    default_model: str | None,
+) -> list[Route]:
+    responses = ResponseStore()
+
+    async def ensure_loaded(model: str) -> None:
+        if llm.is_loaded(model):
+            return
+        entry = await run_in_threadpool(catalog.entry, model)
+        if entry.task is not ModelTask.CHAT:
+            raise invalid(f"model {model!r} is not a chat model", "model")
+        await run_in_threadpool(llm.load, model)
+
+    async def start(request: Request, body: dict[str, Any], call: ChatCall) -> Generation:
+        await ensure_loaded(call.model)
+        return llm.generate(
+            call.model,
+            call.engine_request,
+            client=client_identity(request, body),
+            priority=priority(request, body),
+            deadline_ms=deadline_ms(request, body),
+            loop=asyncio.get_running_loop(),
+        )
+
+    async def client_chunks(
+        stream: ChatStream, generation: Generation
+    ) -> AsyncIterator[dict[str, Any]]:
+        async for chunk in _chunks(generation):
+            for out in stream.feed(chunk):
+                yield out
+        for out in stream.finish():
+            yield out
+
+    async def chat_completions(request: Request) -> Response:
+        authorise(request)
+        body = await json_body(request)
+        call = prepare_chat(body, default_model)
+        generation = await start(request, body, call)
+        headers = {"x-ainos-queue-position": str(generation.initial_position)}
+        stream = ChatStream(call)
+        chunks = client_chunks(stream, generation)
+        if not call.stream:
+            collected = [chunk async for chunk in chunks]
+            reply = collect_completion(call, collected, stream.usage)
+            return JSONResponse(reply, headers=headers)
+        first, rest = await _peeked(chunks)
+
+        async def events() -> AsyncIterator[str]:
+            for chunk in first:
+                yield _sse(chunk)
+            try:
+                async for chunk in rest:
+                    yield _sse(chunk)
+            except AinosError as exc:
+                yield _sse(_error_event(exc))
+                return
+            yield _DONE
+
+        return StreamingResponse(events(), media_type=_SSE, headers=headers)
+
+    async def create_response(request: Request) -> Response:
+        authorise(request)
+        body = await json_body(request)
+        turn = to_chat(body, responses, default_model=default_model)
+        # The Response object reports usage: ask the chat layer for its usage chunk.
+        chat_request = {**turn.chat_request, "stream_options": {"include_usage": True}}
+        call = prepare_chat(chat_request, default_model)
+        generation = await start(request, body, call)
+        headers = {"x-ainos-queue-position": str(generation.initial_position)}
+        chunks = client_chunks(ChatStream(call), generation)
+        if not turn.stream:
+            return JSONResponse(await collect_response(turn, chunks, responses), headers=headers)
+        events = stream_events(turn, chunks, responses)
+
+        async def sse() -> AsyncIterator[str]:
+            try:
+                async for event in events:
+                    yield _sse(event, str(event["type"]))
+            finally:
+                await events.aclose()  # a client gone: stops the generation too
+
+        return StreamingResponse(sse(), media_type=_SSE, headers=headers)
+
+    async def get_response(request: Request) -> Response:
+        authorise(request)
+        return JSONResponse(responses.response(request.path_params["response_id"]))
+
+    async def delete_response(request: Request) -> Response:
+        authorise(request)
+        response_id = request.path_params["response_id"]
+        responses.delete(response_id)
+        return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+
+    return [
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/responses", create_response, methods=["POST"]),
+        Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
+        Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
+    ]

@@ -1,0 +1,351 @@
+"""OpenAI chat completions on the engine: checking a request, turning it into the engine's,
+and turning the engine's chunks into the client's (tool calls included).
+
+The checks are OpenAI's own where they can be — a request OpenAI accepts is accepted here,
+fields this server cannot honour are refused with a message naming them, never dropped
+silently when they change the answer (``n`` > 1, images).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ainos.ai.ml.llm._tools import ToolPlan, parse_tool_output, plan_tools, render_tool_history
+from ainos.errors import InvalidArgument
+
+__all__ = ["ChatCall", "ChatStream", "RequestError", "collect_completion", "prepare_chat"]
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+_MAX_STOP = 4
+
+
+class RequestError(InvalidArgument):
+    """A bad field of a request; ``param`` names it (OpenAI's error ``param``)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    """A checked chat request: the model, what the engine is asked, and how to answer."""
+
+    model: str
+    engine_request: dict[str, Any]
+    stream: bool
+    include_usage: bool
+    tools: ToolPlan | None
+    completion_id: str = field(default_factory=lambda: "chatcmpl-" + secrets.token_hex(12))
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+def _text(content: object, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise RequestError(f"{where}.content must be a string or a list of parts", where)
+    texts = []
+    for index, part in enumerate(content):
+        if not isinstance(part, Mapping):
+            raise RequestError(f"{where}.content[{index}] must be an object", where)
+        if part.get("type") in _TEXT_PARTS:
+            texts.append(str(part.get("text", "")))
+        elif part.get("type") == "refusal":
+            texts.append(str(part.get("refusal", "")))
+        else:
+            raise RequestError(
+                f"{where}.content[{index}] is {part.get('type')!r}: this model takes text only",
+                where,
+            )
+    return "".join(texts)
+
+
+def _messages(value: object) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value:
+        raise RequestError("messages must be a non-empty array", "messages")
+    messages = []
+    for index, message in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(message, Mapping):
+            raise RequestError(f"{where} must be an object", where)
+        role = message.get("role")
+        if role not in _ROLES:
+            raise RequestError(f"{where}.role must be one of {sorted(_ROLES)}", where)
+        out: dict[str, Any] = {
+            "role": "system" if role == "developer" else role,
+            "content": _text(message.get("content"), where),
+        }
+        if role == "assistant" and message.get("tool_calls"):
+            out["tool_calls"] = _tool_calls(message["tool_calls"], where)
+        if role == "tool":
+            out["tool_call_id"] = str(message.get("tool_call_id") or "")
+        messages.append(out)
+    return messages
+
+
+def _tool_calls(value: object, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise RequestError(f"{where}.tool_calls must be an array", where)
+    calls = []
+    for call in value:
+        function = call.get("function") if isinstance(call, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+            raise RequestError(f"{where}.tool_calls entries need a function name", where)
+        calls.append(
+            {
+                "id": str(call.get("id") or ""),
+                "type": "function",
+                "function": {
+                    "name": function["name"],
+                    "arguments": str(function.get("arguments") or "{}"),
+                },
+            }
+        )
+    return calls
+
+
+def _number(body: Mapping[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise RequestError(f"{name} must be a number from {low} to {high}", name)
+    return float(value)
+
+
+def _max_tokens(body: Mapping[str, Any]) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RequestError(f"{name} must be a positive integer", name)
+        return value
+    return None
+
+
+def _stop(value: object) -> list[str] | None:
+    if value is None:
+        return None
+    stops = [value] if isinstance(value, str) else value
+    if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
+        raise RequestError("stop must be a string or an array of non-empty strings", "stop")
+    if len(stops) > _MAX_STOP:
+        raise RequestError(f"stop takes at most {_MAX_STOP} sequences", "stop")
+    return stops
+
+
+def _response_format(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or value.get("type") not in (
+        "text",
+        "json_object",
+        "json_schema",
+    ):
+        raise RequestError(
+            "response_format.type must be text, json_object or json_schema", "response_format"
+        )
+    if value["type"] == "text":
+        return None
+    if value["type"] == "json_object":
+        return {"type": "json_object"}
+    spec = value.get("json_schema")
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("schema", {}), Mapping):
+        raise RequestError(
+            "response_format.json_schema must be an object with a schema", "response_format"
+        )
+    return {"type": "json_schema", "json_schema": {"schema": dict(spec.get("schema") or {})}}
+
+
+def prepare_chat(body: Mapping[str, Any], default_model: str | None) -> ChatCall:
+    """Check an OpenAI chat-completions request; raises :class:`RequestError`."""
+    model = body.get("model") or default_model
+    if not isinstance(model, str) or not model:
+        raise RequestError("model is required", "model")
+    n = body.get("n", 1)
+    if n not in (1, None):
+        raise RequestError("n must be 1: this server makes one choice per request", "n")
+    messages = _messages(body.get("messages"))
+    request: dict[str, Any] = {}
+    for name, low, high in (
+        ("temperature", 0.0, 2.0),
+        ("top_p", 0.0, 1.0),
+        ("presence_penalty", -2.0, 2.0),
+        ("frequency_penalty", -2.0, 2.0),
+    ):
+        value = _number(body, name, low, high)
+        if value is not None:
+            request[name] = value
+    seed = body.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise RequestError("seed must be an integer", "seed")
+        request["seed"] = seed
+    max_tokens = _max_tokens(body)
+    if max_tokens is not None:
+        request["max_tokens"] = max_tokens
+    stop = _stop(body.get("stop"))
+    if stop:
+        request["stop"] = stop
+    tools = body.get("tools") or []
+    if not isinstance(tools, list):
+        raise RequestError("tools must be an array", "tools")
+    try:
+        plan = plan_tools(
+            tools, body.get("tool_choice"), body.get("parallel_tool_calls") is not False
+        )
+    except InvalidArgument as exc:
+        raise RequestError(str(exc), "tools") from None
+    response_format = _response_format(body.get("response_format"))
+    if plan is not None:
+        if response_format is not None:
+            raise RequestError("response_format cannot be combined with tools", "response_format")
+        messages = render_tool_history(messages)
+        messages.insert(0, {"role": "system", "content": plan.instructions})
+        response_format = {"type": "json_schema", "json_schema": {"schema": plan.schema}}
+    elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
+        messages = render_tool_history(messages)
+    request["messages"] = _merge_system(messages)
+    if response_format is not None:
+        request["response_format"] = response_format
+    stream = bool(body.get("stream"))
+    options = body.get("stream_options") or {}
+    include_usage = bool(isinstance(options, Mapping) and options.get("include_usage"))
+    return ChatCall(model, request, stream, include_usage, plan)
+
+
+def _merge_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """System messages first and as one: many chat templates accept only one, at the start."""
+    system = [m["content"] for m in messages if m["role"] == "system" and m["content"]]
+    rest = [m for m in messages if m["role"] != "system"]
+    return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + rest
+
+
+def _usage(engine_usage: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenAI's usage, with the prompt tokens the KV cache already held (prefix reuse)."""
+    usage: dict[str, Any] = {
+        k: int(engine_usage.get(k, 0))
+        for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+    }
+    details = engine_usage.get("prompt_tokens_details")
+    if isinstance(details, Mapping):
+        usage["prompt_tokens_details"] = {"cached_tokens": int(details.get("cached_tokens", 0))}
+    return usage
+
+
+class ChatStream:
+    """Engine chunks in, the client's ``chat.completion.chunk`` dicts out.
+
+    Text streams through as it comes. With tools the output is JSON that only means
+    something whole, so it is held and turned into a ``tool_calls`` (or text) delta at the end.
+    """
+
+    def __init__(self, call: ChatCall) -> None:
+        self._call = call
+        self._held: list[str] = []
+        self._started = False
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": self._call.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self._call.created,
+            "model": self._call.model,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+
+    def _opening(self) -> list[dict[str, Any]]:
+        if self._started:
+            return []
+        self._started = True
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
+        out = self._opening()
+        usage = chunk.get("usage")
+        if isinstance(usage, Mapping):
+            self.usage = _usage(usage)
+        for choice in chunk.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+            if text:
+                if self._call.tools is not None:
+                    self._held.append(text)
+                else:
+                    out.append(self._chunk({"content": text}))
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        out = self._opening()
+        finish = self.finish_reason or "stop"
+        if self._call.tools is not None:
+            content, calls = parse_tool_output("".join(self._held))
+            if calls:
+                finish = "tool_calls"
+                out.append(
+                    self._chunk({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]})
+                )
+            elif content:
+                out.append(self._chunk({"content": content}))
+        out.append(self._chunk({}, finish))
+        if self._call.include_usage:
+            final = self._chunk({})
+            final["choices"] = []
+            final["usage"] = self.usage or {
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "total_tokens": 0,
+            }
+            out.append(final)
+        return out
+
+
+def collect_completion(
+    call: ChatCall, chunks: Sequence[Mapping[str, Any]], usage: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The non-streaming ``chat.completion`` from the client chunks of one generation."""
+    content: list[str] = []
+    calls: list[dict[str, Any]] = []
+    finish = "stop"
+    for chunk in chunks:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            content.append(delta.get("content") or "")
+            calls.extend(
+                {k: v for k, v in call.items() if k != "index"}
+                for call in delta.get("tool_calls") or ()
+            )
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(content) or None}
+    if calls:
+        message["tool_calls"] = calls
+    elif message["content"] is None:
+        message["content"] = ""
+    return {
+        "id": call.completion_id,
+        "object": "chat.completion",
+        "created": call.created,
+        "model": call.model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": dict(usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}),
+    }
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,192 @@
+"""The llama.cpp engine, through xllamacpp's in-process server (prebuilt wheels, no compiler).
+
+xllamacpp runs llama.cpp's own server loop in a thread of this process: continuous batching
+of ``parallel`` sequences, prompt-prefix reuse of the KV cache, chat templates, and grammar-
+constrained sampling. Its HTTP listener cannot be turned off; it is bound to a Unix socket in a
+private directory (mode 0700) so nothing else on the machine can reach the model through it,
+and ainos uses it only for tokenisation, which the Python API lacks.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ainos.ai.ml._embedding import physical_cores
+from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings
+from ainos.errors import ContextLengthExceeded, InvalidArgument, ModelError, UnsupportedModel
+
+__all__ = ["LlamaCppEngine", "choose_gpu_layers"]
+
+_ALL_LAYERS = 999  # llama.cpp clamps it to the model's layer count
+
+
+def choose_gpu_layers(devices: Sequence[Mapping[str, Any]], requested: int | None) -> int:
+    """Layers to offload: what was asked, else all of them when ggml sees a GPU, else none."""
+    if requested is not None:
+        return max(0, requested)
+    gpu = any("GPU" in str(d.get("type", "")).upper() for d in devices)
+    return _ALL_LAYERS if gpu else 0
+
+
+def _device_name(devices: Sequence[Mapping[str, Any]], gpu_layers: int) -> str:
+    if gpu_layers:
+        for device in devices:
+            if "GPU" in str(device.get("type", "")).upper():
+                return str(device.get("description") or device.get("name") or "gpu")
+    return "cpu"
+
+
+def engine_error(error: Mapping[str, Any]) -> Exception:
+    """The ainos exception for an error object of llama.cpp's server."""
+    message = str(error.get("message", "the engine failed"))
+    kind = error.get("type")
+    if kind == "exceed_context_size_error":
+        return ContextLengthExceeded(
+            message.replace(", try increasing it", ""),
+            prompt_tokens=_int_or_none(error.get("n_prompt_tokens")),
+            context_tokens=_int_or_none(error.get("n_ctx")),
+        )
+    if kind in ("invalid_request_error", "not_supported_error") or error.get("code") == 400:
+        return InvalidArgument(message)
+    return ModelError(message)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=60)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+class LlamaCppEngine:
+    """A GGUF model loaded by llama.cpp; thread-safe, ``parallel`` generations at once."""
+
+    def __init__(self, path: Path, settings: EngineSettings | None = None) -> None:
+        import xllamacpp  # heavy native library: loaded only when an LLM is
+
+        settings = settings or EngineSettings()
+        if settings.parallel < 1:
+            raise InvalidArgument("parallel must be at least 1")
+        self._xllamacpp = xllamacpp
+        devices = xllamacpp.get_device_info()
+        gpu_layers = choose_gpu_layers(devices, settings.gpu_layers)
+        self._device = _device_name(devices, gpu_layers)
+        self._parallel = settings.parallel
+        self._context = settings.context_tokens or _trained_context(path)
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="ainos-llm-"))  # 0700
+        self._socket = str(self._socket_dir / "engine.sock")
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.hostnames = [self._socket]
+        params.verbosity = -1  # llama.cpp logs to stderr by default
+        # One full window per sequence: a KV cache of context x parallel, not shared, so a
+        # request never finds its window taken by its neighbours'.
+        params.n_parallel = self._parallel
+        params.kv_unified = False
+        params.n_ctx = self._context * self._parallel
+        params.n_gpu_layers = gpu_layers
+        threads = settings.threads or physical_cores()
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.cache_prompt = True
+        params.ctx_shift = False  # a full window ends the reply ("length"), never drops input
+        self._server: Any = None
+        try:
+            self._server = xllamacpp.Server(params)
+        except (RuntimeError, ValueError) as exc:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            raise ModelError(f"llama.cpp could not load {path.name}: {exc}") from None
+
+    @property
+    def context_tokens(self) -> int:
+        return self._context
+
+    @property
+    def parallel(self) -> int:
+        return self._parallel
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def chat(self, request: Mapping[str, Any], sink: ChunkSink) -> None:
+        self._stream("handle_chat_completions", request, sink)
+
+    def complete(self, request: Mapping[str, Any], sink: ChunkSink) -> None:
+        self._stream("handle_completions", request, sink)
+
+    def _stream(self, handler_name: str, request: Mapping[str, Any], sink: ChunkSink) -> None:
+        server = self._server
+        if server is None:
+            raise ModelError("the model was unloaded")
+        handler = getattr(server, handler_name)
+        body = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        failure: list[Exception] = []
+
+        def on_chunk(chunk: Any) -> bool:
+            if isinstance(chunk, dict) and "error" in chunk:
+                error = chunk["error"]
+                failure.append(engine_error(error if isinstance(error, dict) else {}))
+                return True
+            return bool(sink(chunk))
+
+        try:
+            handler(body, on_chunk)
+        except ValueError as exc:  # the request's shape, checked before generating
+            raise InvalidArgument(str(exc)) from None
+        if failure:
+            raise failure[0]
+
+    def tokenize(self, text: str) -> list[int]:
+        connection = _UnixConnection(self._socket)
+        try:
+            payload = json.dumps({"content": text, "add_special": False})
+            connection.request("POST", "/tokenize", payload, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            document = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"tokenising failed: {exc}") from None
+        finally:
+            connection.close()
+        if response.status != 200 or not isinstance(document.get("tokens"), list):
+            raise engine_error(document.get("error") or {"message": str(document)})
+        return [int(token) for token in document["tokens"]]
+
+    def schema_grammar(self, schema: Mapping[str, Any]) -> str:
+        try:
+            return str(self._xllamacpp.json_schema_to_grammar(dict(schema)))
+        except (RuntimeError, ValueError) as exc:
+            raise InvalidArgument(f"unusable JSON schema: {exc}") from None
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        del server  # the last reference: joins llama.cpp's loop thread, frees the model
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def _trained_context(path: Path) -> int:
+    from ainos.ai.ml._gguf import read_gguf_info
+
+    trained = read_gguf_info(path).context_length
+    if trained is None:
+        raise UnsupportedModel(f"{path.name} does not say its context length: give one")
+    return trained

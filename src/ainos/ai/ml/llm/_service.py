@@ -1,0 +1,324 @@
+"""LLM generation served through the system layer's scheduler.
+
+Each loaded model is an executor of the scheduler (``llm:<alias>``) whose slots are the
+engine's parallel sequences: every generation is a scheduler job holding one slot while it
+decodes, so priority classes, fair sharing, deadlines, queue bounds and statistics apply to
+generations as to any device work. Part of the slots run only realtime/interactive work and
+the rest only batch/idle work: a realtime chat never waits for a long batch generation to
+end, and the engine interleaves its tokens with the batch ones step by step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ainos.ai.ml._catalog import CatalogEntry, ModelCatalog
+from ainos.ai.ml.llm._engine import EngineSettings, LlmEngine
+from ainos.ai.ml.llm._generation import Generation
+from ainos.ai.ml.llm._llamacpp import LlamaCppEngine
+from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
+from ainos.errors import (
+    AinosError,
+    DeadlineExceeded,
+    InvalidArgument,
+    JobCancelled,
+    QueueFull,
+    UnsupportedModel,
+)
+from ainos.kernel.scheduler import (
+    BackgroundPriority,
+    CancelToken,
+    CpuExecutor,
+    Job,
+    RunAborted,
+    Scheduler,
+    new_job_id,
+)
+from ainos.kernel.telemetry import MetricFamily
+from ainos.protocol import LoadedModel, ModelFormat, ModelTask
+from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
+
+__all__ = ["EngineFactory", "GenerationKind", "LlmLimits", "LlmService"]
+
+EngineFactory = Callable[[CatalogEntry, EngineSettings], LlmEngine]
+GenerationKind = str  # "chat" (messages) or "completion" (a raw prompt)
+
+
+@dataclass(frozen=True)
+class LlmLimits:
+    """``foreground_slots`` sequences for realtime/interactive work, ``background_slots`` for
+    batch/idle; the engine decodes their sum in parallel."""
+
+    foreground_slots: int = 2
+    background_slots: int = 2
+    context_tokens: int | None = None  # None: the model's trained window
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.foreground_slots < 1 or self.background_slots < 0:
+            raise InvalidArgument("an LLM needs foreground_slots >= 1, background_slots >= 0")
+
+    @property
+    def parallel(self) -> int:
+        return self.foreground_slots + self.background_slots
+
+
+def _open_llamacpp(entry: CatalogEntry, settings: EngineSettings) -> LlmEngine:
+    if entry.format is not ModelFormat.GGUF:
+        raise UnsupportedModel(f"model {entry.alias!r} is {entry.format}; LLMs run from GGUF")
+    return LlamaCppEngine(entry.path, settings)
+
+
+def _outcome(error: BaseException) -> str:
+    if isinstance(error, QueueFull):
+        return "rejected"
+    if isinstance(error, DeadlineExceeded):
+        return "deadline_exceeded"
+    if isinstance(error, JobCancelled):
+        return "cancelled"
+    if isinstance(error, InvalidArgument):
+        return "invalid"
+    return "error"
+
+
+@dataclass
+class _Loaded:
+    entry: CatalogEntry
+    engine: LlmEngine
+    executor: str
+    load_seconds: float
+    in_flight: int = 0
+
+
+class _Run:
+    """The work of one generation job: drive the engine, hand chunks to the consumer."""
+
+    def __init__(
+        self,
+        loaded: _Loaded,
+        kind: GenerationKind,
+        generation: Generation,
+        metrics: LlmMetrics,
+        submitted: float,
+    ) -> None:
+        self._loaded, self._kind, self._generation = loaded, kind, generation
+        self._metrics, self._submitted = metrics, submitted
+
+    def __call__(self, request: Mapping[str, Any], token: CancelToken) -> GenerationTiming:
+        started = time.perf_counter()
+        first: float | None = None
+        last = started
+        usage: dict[str, Any] = {}
+
+        def sink(chunk: dict[str, Any]) -> bool:
+            nonlocal first, last
+            if token.cancelled:
+                return True
+            now = time.perf_counter()
+            if first is None and _has_output(chunk):
+                first = now
+            last = now
+            if isinstance(chunk.get("usage"), dict):
+                usage.update(chunk["usage"])
+            chunk.pop("timings", None)  # llama.cpp's own; usage carries the counts
+            self._generation.push(chunk)
+            return token.cancelled
+
+        engine = self._loaded.engine
+        (engine.chat if self._kind == "chat" else engine.complete)(request, sink)
+        if token.cancelled:
+            raise RunAborted("the generation was stopped")
+        return GenerationTiming(
+            queue_s=started - self._submitted,
+            first_token_s=None if first is None else first - self._submitted,
+            decode_s=0.0 if first is None else last - first,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
+
+
+def _has_output(chunk: Mapping[str, Any]) -> bool:
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls") or choice.get("text"):
+            return True
+    return False
+
+
+class LlmService:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        catalog: ModelCatalog,
+        *,
+        limits: LlmLimits | None = None,
+        engine_factory: EngineFactory = _open_llamacpp,
+    ) -> None:
+        self._scheduler = scheduler
+        self._catalog = catalog
+        self._limits = limits or LlmLimits()
+        self._open = engine_factory
+        self._loaded: dict[str, _Loaded] = {}
+        self._lock = threading.Lock()
+        self._loading = threading.Lock()
+        self.metrics = LlmMetrics()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self, alias: str) -> LoadedModel:
+        with self._loading:
+            with self._lock:
+                if alias in self._loaded:
+                    return self._describe(self._loaded[alias])
+            entry = self._catalog.entry(alias)
+            if entry.task is not ModelTask.CHAT:
+                raise InvalidArgument(f"model {alias!r} is a {entry.task} model, not a chat model")
+            started = time.perf_counter()
+            limits = self._limits
+            engine = self._open(
+                entry,
+                EngineSettings(
+                    context_tokens=limits.context_tokens,
+                    parallel=limits.parallel,
+                    threads=limits.threads,
+                ),
+            )
+            executor = CpuExecutor(
+                f"llm:{alias}",
+                slots=limits.foreground_slots,
+                background_slots=limits.background_slots,
+                # The slot threads only wait on the engine, whose own threads compute.
+                background_priority=BackgroundPriority.NORMAL,
+            )
+            try:
+                self._scheduler.add_executor(executor)
+            except AinosError:
+                engine.close()
+                raise
+            loaded = _Loaded(entry, engine, executor.slots.name, time.perf_counter() - started)
+            with self._lock:
+                self._loaded[alias] = loaded
+            return self._describe(loaded)
+
+    def unload(self, alias: str) -> bool:
+        """Unload a model with nothing in flight; False if it was not loaded."""
+        with self._lock:
+            loaded = self._loaded.get(alias)
+            if loaded is None:
+                return False
+            if loaded.in_flight:
+                raise InvalidArgument(
+                    f"model {alias!r} has {loaded.in_flight} generations in flight"
+                )
+            del self._loaded[alias]
+        self._scheduler.remove_executor(loaded.executor)
+        loaded.engine.close()
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            loaded, self._loaded = list(self._loaded.values()), {}
+        for model in loaded:
+            model.engine.close()
+
+    def is_loaded(self, alias: str) -> bool:
+        with self._lock:
+            return alias in self._loaded
+
+    def loaded(self) -> list[LoadedModel]:
+        with self._lock:
+            return [self._describe(m) for m in self._loaded.values()]
+
+    def metric_families(self) -> list[MetricFamily]:
+        in_flight = MetricFamily(
+            "ainos_llm_requests_in_flight",
+            "gauge",
+            "Generations submitted and not yet ended (queued or generating).",
+        )
+        with self._lock:
+            for alias, loaded in sorted(self._loaded.items()):
+                in_flight.add(loaded.in_flight, model=alias)
+        return [*self.metrics.families(), in_flight]
+
+    def engine(self, alias: str) -> LlmEngine:
+        return self._get(alias).engine
+
+    def _describe(self, loaded: _Loaded) -> LoadedModel:
+        return LoadedModel(
+            alias=loaded.entry.alias,
+            variant=f"{loaded.entry.alias}:gguf",
+            task=ModelTask.CHAT,
+            providers=[f"llama.cpp ({loaded.engine.device})"],
+            load_seconds=loaded.load_seconds,
+            requests_in_flight=loaded.in_flight,
+        )
+
+    def _get(self, alias: str) -> _Loaded:
+        with self._lock:
+            loaded = self._loaded.get(alias)
+        return loaded if loaded is not None else self._loaded_after(self.load(alias).alias)
+
+    def _loaded_after(self, alias: str) -> _Loaded:
+        with self._lock:
+            return self._loaded[alias]
+
+    # -- generating -------------------------------------------------------------------------
+
+    def generate(
+        self,
+        alias: str,
+        request: Mapping[str, Any],
+        *,
+        kind: GenerationKind = "chat",
+        client: ClientIdentity | None = None,
+        priority: Priority = Priority.INTERACTIVE,
+        deadline_ms: float | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Generation:
+        """Submit one generation; read its chunks from the returned :class:`Generation` (in
+        ``loop`` with ``async for`` when given, else with ``for``). Raises ``QueueFull`` at
+        once when the class's queue is full."""
+        loaded = self._get(alias)
+        generation = Generation(alias, loop=loop)
+        submitted = time.perf_counter()
+        spec = JobSpec(
+            job_id=new_job_id(),
+            priority=priority,
+            client=client or ClientIdentity(),
+            model=alias,
+            device=loaded.executor,
+            deadline_ms=deadline_ms,
+        )
+        job: Job[Mapping[str, Any], GenerationTiming] = Job(
+            spec=spec,
+            work=_Run(loaded, kind, generation, self.metrics, submitted),
+            inputs=dict(request),
+        )
+        try:
+            handle = self._scheduler.submit(job)
+        except AinosError as exc:
+            self.metrics.outcome(alias, _outcome(exc))
+            raise
+        with self._lock:
+            loaded.in_flight += 1
+        generation.bind(handle.cancel, lambda: self._scheduler.queue_position(spec.job_id))
+        generation.initial_position = self._scheduler.queue_position(spec.job_id) or 0
+
+        def settle(future: Any) -> None:
+            with self._lock:
+                loaded.in_flight -= 1
+            error = future.exception()
+            if error is None:
+                self.metrics.finished(alias, future.result())
+                generation.end()
+                return
+            self.metrics.outcome(alias, _outcome(error))
+            generation.end(error)
+
+        handle.future.add_done_callback(settle)
+        return generation

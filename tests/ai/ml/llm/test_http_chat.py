@@ -1,0 +1,193 @@
+"""/v1/chat/completions served for real and driven by the official ``openai`` client."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, HttpServer
+from ainos.ai.ml.llm import LlmLimits
+from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.kernel.control import ServicesConfig
+
+from .conftest import TEST_CONTEXT
+
+MODEL = DEFAULT_CHAT_MODEL
+ASK = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("chat-home")))
+        config = RuntimeConfig(
+            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+            llm_limits=LlmLimits(
+                foreground_slots=2, background_slots=1, context_tokens=TEST_CONTEXT
+            ),
+        )
+        with Runtime(config) as runtime:
+            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
+            try:
+                yield http.url
+            finally:
+                http.stop()
+
+
+@pytest.fixture
+def client(server: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0)
+
+
+def _post(url: str, body: bytes) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_streaming_and_non_streaming_agree_at_temperature_zero(client: openai.OpenAI) -> None:
+    whole = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=16, temperature=0)
+    again = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=16, temperature=0)
+    text = whole.choices[0].message.content
+    assert text
+    assert text == again.choices[0].message.content
+    assert whole.usage is not None
+    assert 0 < whole.usage.completion_tokens <= 16
+    streamed, usage = "", None
+    for chunk in client.chat.completions.create(
+        model=MODEL,
+        messages=ASK,
+        max_tokens=16,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    ):
+        if chunk.choices:
+            streamed += chunk.choices[0].delta.content or ""
+        else:
+            usage = chunk.usage
+    assert streamed == text
+    assert usage is not None
+    assert usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_json_schema_output_validates(client: openai.OpenAI) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+        "required": ["city", "country"],
+    }
+    reply = client.chat.completions.create(
+        model=MODEL,
+        messages=ASK,
+        max_tokens=64,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": schema}},
+    )
+    document = json.loads(reply.choices[0].message.content or "")
+    assert isinstance(document["city"], str)
+    assert isinstance(document["country"], str)
+
+
+def test_tools_give_tool_calls(client: openai.OpenAI) -> None:
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    reply = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+        tools=[tool],  # type: ignore[list-item]
+        tool_choice="required",
+        parallel_tool_calls=False,
+        max_tokens=64,
+        temperature=0,
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.tool_calls is not None
+    assert len(choice.message.tool_calls) == 1
+    call = choice.message.tool_calls[0]
+    assert call.type == "function"
+    assert call.function.name == "get_weather"
+    assert isinstance(json.loads(call.function.arguments)["city"], str)
+
+
+def test_oversize_input_is_context_length_exceeded(client: openai.OpenAI) -> None:
+    huge = [{"role": "user", "content": "word " * (TEST_CONTEXT + 50)}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model=MODEL, messages=huge, max_tokens=4)  # type: ignore[arg-type]
+    assert caught.value.code == "context_length_exceeded"
+    with pytest.raises(openai.BadRequestError) as streamed:
+        client.chat.completions.create(model=MODEL, messages=huge, max_tokens=4, stream=True)  # type: ignore[arg-type]
+    assert streamed.value.code == "context_length_exceeded"
+
+
+def test_unknown_model_is_model_not_found(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="no-such-model", messages=ASK)  # type: ignore[arg-type]
+    assert caught.value.code == "model_not_found"
+
+
+def test_embedding_model_is_not_a_chat_model(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="all-minilm-l6-v2", messages=ASK)  # type: ignore[arg-type]
+
+
+def test_malformed_requests_get_openai_errors(server: str) -> None:
+    status, body = _post(f"{server}/v1/chat/completions", b"{not json")
+    assert status == 400
+    assert body["error"]["type"] == "invalid_request_error"
+    status, body = _post(
+        f"{server}/v1/chat/completions",
+        json.dumps({"model": MODEL, "messages": ASK, "temperature": "hot"}).encode(),
+    )
+    assert status == 400
+    assert body["error"]["param"] == "temperature"
+    status, body = _post(
+        f"{server}/v1/chat/completions",
+        json.dumps({"model": MODEL, "messages": ASK, "priority": "urgent"}).encode(),
+    )
+    assert status == 400
+    assert body["error"]["param"] == "priority"
+
+
+def test_generation_metrics_are_exported(client: openai.OpenAI, server: str) -> None:
+    client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=2)  # type: ignore[arg-type]
+    with urllib.request.urlopen(f"{server}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    assert f'ainos_llm_requests_total{{model="{MODEL}",outcome="ok"}}' in text
+    assert "ainos_llm_time_to_first_token_seconds_count" in text
+
+
+def test_a_shared_prefix_is_served_from_the_kv_cache(client: openai.OpenAI) -> None:
+    system = {"role": "system", "content": "You are a careful assistant. " * 60}
+    first = client.chat.completions.create(
+        model=MODEL, messages=[system, {"role": "user", "content": "Hi"}], max_tokens=2
+    )  # type: ignore[list-item]
+    second = client.chat.completions.create(
+        model=MODEL, messages=[system, {"role": "user", "content": "Hello"}], max_tokens=2
+    )  # type: ignore[list-item]
+    assert first.usage is not None
+    assert second.usage is not None
+    details = second.usage.prompt_tokens_details
+    assert details is not None
+    assert details.cached_tokens is not None
+    assert details.cached_tokens > first.usage.prompt_tokens // 2  # the system prompt, reused

@@ -1,0 +1,159 @@
+"""/v1/responses served for real and driven by the official ``openai`` client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, HttpServer
+from ainos.ai.ml.llm import LlmLimits
+from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.kernel.control import ServicesConfig
+
+from .conftest import TEST_CONTEXT
+
+MODEL = DEFAULT_CHAT_MODEL
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("responses-home")))
+        config = RuntimeConfig(
+            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+            llm_limits=LlmLimits(
+                foreground_slots=2, background_slots=1, context_tokens=TEST_CONTEXT
+            ),
+        )
+        with Runtime(config) as runtime:
+            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
+            try:
+                yield openai.OpenAI(base_url=f"{http.url}/v1", api_key="unused", max_retries=0)
+            finally:
+                http.stop()
+
+
+def test_text_turn_and_follow_up(client: openai.OpenAI) -> None:
+    first = client.responses.create(
+        model=MODEL,
+        instructions="Answer briefly.",
+        input="What is the capital of France?",
+        max_output_tokens=16,
+        temperature=0,
+    )
+    assert first.status in ("completed", "incomplete")
+    assert first.output_text
+    assert first.usage is not None
+    assert first.usage.output_tokens > 0
+    second = client.responses.create(
+        model=MODEL,
+        previous_response_id=first.id,
+        input="And of Italy?",
+        max_output_tokens=16,
+        temperature=0,
+    )
+    assert second.output_text
+    # The follow-up's prompt holds the first turn: it is longer than the question alone.
+    assert second.usage is not None
+    assert second.usage.input_tokens > first.usage.input_tokens
+    assert client.responses.retrieve(first.id).id == first.id
+
+
+def test_streaming_event_order_and_text(client: openai.OpenAI) -> None:
+    with client.responses.stream(
+        model=MODEL, input="Say hello.", max_output_tokens=12, temperature=0
+    ) as stream:
+        events = list(stream)
+    types = [event.type for event in events]
+    streamed = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert types[:2] == ["response.created", "response.in_progress"]
+    assert types[-1] in ("response.completed", "response.incomplete")
+    assert "response.output_text.delta" in types
+    assert types.index("response.output_item.added") < types.index("response.output_text.delta")
+    assert types.index("response.output_text.done") < types.index("response.output_item.done")
+    whole = client.responses.create(
+        model=MODEL, input="Say hello.", max_output_tokens=12, temperature=0
+    )
+    assert streamed == whole.output_text
+
+
+def test_function_call_turn_then_its_output(client: openai.OpenAI) -> None:
+    response = client.responses.create(
+        model=MODEL,
+        input="What is the weather in Paris?",
+        tools=[WEATHER, {"type": "web_search"}],  # type: ignore[list-item]
+        tool_choice="required",
+        parallel_tool_calls=False,
+        max_output_tokens=64,
+        temperature=0,
+    )
+    calls = [item for item in response.output if item.type == "function_call"]
+    assert len(calls) == 1
+    assert calls[0].name == "get_weather"
+    assert isinstance(json.loads(calls[0].arguments)["city"], str)
+    follow = client.responses.create(
+        model=MODEL,
+        previous_response_id=response.id,
+        input=[
+            {"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny, 21C"}
+        ],
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="none",
+        max_output_tokens=24,
+        temperature=0,
+    )
+    assert follow.output_text
+
+
+def test_whole_history_resent_with_null_fields(client: openai.OpenAI) -> None:
+    response = client.responses.create(
+        model=MODEL,
+        input=[
+            {"type": "message", "role": "developer", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "input_text", "text": "Hi"}]},
+            {
+                "type": "message",
+                "role": "assistant",
+                "id": None,
+                "status": None,
+                "content": [{"type": "output_text", "text": "Hello!", "annotations": []}],
+            },
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {"role": "user", "content": "Name a fruit."},
+        ],  # type: ignore[list-item]
+        max_output_tokens=8,
+        temperature=0,
+    )
+    assert response.output_text
+
+
+def test_oversize_request_is_context_length_exceeded(client: openai.OpenAI) -> None:
+    huge = "word " * (TEST_CONTEXT + 50)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model=MODEL, input=huge, max_output_tokens=4)
+    assert caught.value.code == "context_length_exceeded"
+    with client.responses.stream(model=MODEL, input=huge, max_output_tokens=4) as stream:
+        events = list(stream)
+    assert events[-1].type == "response.failed"
+    failed = events[-1].response
+    assert failed.error is not None
+    assert failed.error.code == "context_length_exceeded"
+
+
+def test_unknown_previous_response_is_404(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.responses.create(model=MODEL, previous_response_id="resp_nope", input="hi")
+    assert caught.value.code == "previous_response_not_found"

@@ -22,13 +22,11 @@ from ainos.ai.ml._convert import convert_sentence_encoder
 from ainos.ai.ml._embedding import EmbeddingModel
 from ainos.ai.ml._gate import GateStats, ModelGate
 from ainos.ai.ml._model_metrics import ModelMetrics
+from ainos.ai.ml._outcome import request_outcome
 from ainos.ai.ml._tokenize import EmbeddingTokenizer
 from ainos.errors import (
-    DeadlineExceeded,
     InvalidArgument,
-    JobCancelled,
     ModelNotFound,
-    QueueFull,
 )
 from ainos.kernel.scheduler import (
     ArrayBatching,
@@ -54,16 +52,6 @@ __all__ = [
 Progress = Callable[[str, float], None]
 _MIN_BUCKET = 8
 MAX_TEXTS_PER_REQUEST = 2048
-
-
-def _outcome(error: BaseException) -> str:
-    if isinstance(error, QueueFull):
-        return "rejected"
-    if isinstance(error, DeadlineExceeded):
-        return "deadline_exceeded"
-    if isinstance(error, JobCancelled):
-        return "cancelled"
-    return "error"
 
 
 def check_texts(texts: object) -> Sequence[str]:
@@ -279,7 +267,7 @@ class EmbeddingService:
                     remaining = max(1.0, deadline_ms - (admitted - started) * 1000)
                 vectors, counts = self._run(loaded, texts, identity, priority, remaining)
         except BaseException as error:
-            self.metrics.request(alias, _outcome(error))
+            self.metrics.request(alias, request_outcome(error))
             raise
         finished = time.monotonic()
         self.metrics.request(alias, "ok", admitted - started, finished - admitted, sum(counts))

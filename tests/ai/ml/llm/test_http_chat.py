@@ -5,16 +5,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
-from ainos.ai.ml import DEFAULT_CHAT_MODEL, HttpServer
-from ainos.ai.ml.llm import LlmLimits
-from ainos.app.runtime import Runtime, RuntimeConfig
-from ainos.kernel.control import ServicesConfig
+from ainos.ai.ml import DEFAULT_CHAT_MODEL
 
 from .conftest import TEST_CONTEXT
 
@@ -22,27 +18,14 @@ MODEL = DEFAULT_CHAT_MODEL
 ASK = [{"role": "user", "content": "What is the capital of France?"}]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("chat-home")))
-        config = RuntimeConfig(
-            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            llm_limits=LlmLimits(
-                foreground_slots=2, background_slots=1, context_tokens=TEST_CONTEXT
-            ),
-        )
-        with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
-            try:
-                yield http.url
-            finally:
-                http.stop()
+@pytest.fixture
+def server(llm_http_url: str) -> str:
+    return llm_http_url
 
 
 @pytest.fixture
-def client(server: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0)
+def client(openai_client: openai.OpenAI) -> openai.OpenAI:
+    return openai_client
 
 
 def _post(url: str, body: bytes) -> tuple[int, Any]:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import openai
 import pytest
 
-from ainos.ai.ml import DEFAULT_CHAT_MODEL, HttpServer
-from ainos.ai.ml.llm import LlmLimits
-from ainos.app.runtime import Runtime, RuntimeConfig
-from ainos.kernel.control import ServicesConfig
+from ainos.ai.ml import DEFAULT_CHAT_MODEL
 
 from .conftest import TEST_CONTEXT
 
@@ -28,22 +24,9 @@ WEATHER = {
 }
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("responses-home")))
-        config = RuntimeConfig(
-            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            llm_limits=LlmLimits(
-                foreground_slots=2, background_slots=1, context_tokens=TEST_CONTEXT
-            ),
-        )
-        with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
-            try:
-                yield openai.OpenAI(base_url=f"{http.url}/v1", api_key="unused", max_retries=0)
-            finally:
-                http.stop()
+@pytest.fixture
+def client(openai_client: openai.OpenAI) -> openai.OpenAI:
+    return openai_client
 
 
 def test_text_turn_and_follow_up(client: openai.OpenAI) -> None:

@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ainos.ai.ml._catalog import CatalogEntry, ModelCatalog
+from ainos.ai.ml._outcome import request_outcome
 from ainos.ai.ml.llm._engine import EngineSettings, LlmEngine
 from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine
 from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
 from ainos.errors import (
     AinosError,
-    DeadlineExceeded,
     InvalidArgument,
-    JobCancelled,
-    QueueFull,
     UnsupportedModel,
 )
 from ainos.kernel.scheduler import (
@@ -72,18 +70,6 @@ def _open_llamacpp(entry: CatalogEntry, settings: EngineSettings) -> LlmEngine:
     if entry.format is not ModelFormat.GGUF:
         raise UnsupportedModel(f"model {entry.alias!r} is {entry.format}; LLMs run from GGUF")
     return LlamaCppEngine(entry.path, settings)
-
-
-def _outcome(error: BaseException) -> str:
-    if isinstance(error, QueueFull):
-        return "rejected"
-    if isinstance(error, DeadlineExceeded):
-        return "deadline_exceeded"
-    if isinstance(error, JobCancelled):
-        return "cancelled"
-    if isinstance(error, InvalidArgument):
-        return "invalid"
-    return "error"
 
 
 @dataclass
@@ -302,7 +288,7 @@ class LlmService:
         try:
             handle = self._scheduler.submit(job)
         except AinosError as exc:
-            self.metrics.outcome(alias, _outcome(exc))
+            self.metrics.outcome(alias, request_outcome(exc))
             raise
         with self._lock:
             loaded.in_flight += 1
@@ -317,7 +303,7 @@ class LlmService:
                 self.metrics.finished(alias, future.result())
                 generation.end()
                 return
-            self.metrics.outcome(alias, _outcome(error))
+            self.metrics.outcome(alias, request_outcome(error))
             generation.end(error)
 
         handle.future.add_done_callback(settle)

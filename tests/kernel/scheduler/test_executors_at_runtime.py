@@ -78,3 +78,18 @@ def test_scheduler_runs_jobs_on_an_executor_added_while_running() -> None:
         scheduler.remove_executor("engine")
         with pytest.raises(NotFound):
             scheduler.submit(Job(spec=_spec(new_job_id(), Priority.BATCH), work=hold, inputs=3))
+
+
+def test_background_limit_keeps_slots_from_batch_work() -> None:
+    policy = SchedulingPolicy([ExecutorSlots("engine", slots=3, background_limit=2)])
+    for index in range(4):
+        policy.submit(_spec(f"batch{index}", Priority.BATCH), 0.0)
+    running = [job for d in policy.schedule(0.0).dispatches for job in d.job_ids]
+    assert running == ["batch0", "batch1"]  # the third slot stays free of batch work
+    policy.submit(_spec("interactive", Priority.INTERACTIVE), 0.0)
+    (dispatch,) = policy.schedule(0.0).dispatches
+    assert dispatch.job_ids == ("interactive",)
+    with pytest.raises(InvalidArgument):
+        ExecutorSlots("bad", slots=2, background_limit=3)
+    with pytest.raises(InvalidArgument):
+        ExecutorSlots("bad", slots=2, background_slots=1, background_limit=1)

@@ -273,6 +273,43 @@ class EmbeddingService:
         self.metrics.request(alias, "ok", admitted - started, finished - admitted, sum(counts))
         return EmbeddingResult(vectors, counts, alias, position)
 
+    async def embed_nowait(
+        self,
+        alias: str,
+        texts: Sequence[str],
+        *,
+        client: ClientIdentity | None = None,
+        priority: Priority = Priority.INTERACTIVE,
+        deadline_ms: float | None = None,
+    ) -> EmbeddingResult | None:
+        """:meth:`embed` from an event loop, without a thread: when the model is loaded and
+        has room now, the request's jobs are submitted here and awaited. None when it would
+        have to wait its turn (or load): the caller then runs :meth:`embed` in a thread."""
+        check_texts(texts)
+        with self._lock:
+            loaded = self._loaded.get(alias)
+        identity = client or ClientIdentity(name="anonymous")
+        if loaded is None or not loaded.gate.try_enter(identity.key):
+            return None
+        started = time.monotonic()
+        try:
+            handles, counts = self._submit(loaded, texts, identity, priority, deadline_ms)
+            try:
+                vectors = np.empty((len(texts), loaded.model.dimension), dtype=np.float32)
+                for indices, handle in handles:
+                    vectors[indices] = (await handle)[0]
+            except BaseException:
+                for _, handle in handles:
+                    handle.cancel()
+                raise
+        except BaseException as error:
+            self.metrics.request(alias, request_outcome(error))
+            raise
+        finally:
+            loaded.gate.leave(identity.key)
+        self.metrics.request(alias, "ok", 0.0, time.monotonic() - started, sum(counts))
+        return EmbeddingResult(vectors, counts, alias, 0)
+
     def prepare(self, alias: str, texts: object) -> PreparedEmbedding:
         """One job's worth of a request (checked here), padded to a single bucket: for callers
         that submit to the scheduler themselves (the control plane's ``embed`` operation)."""
@@ -303,6 +340,26 @@ class EmbeddingService:
         priority: Priority,
         deadline_ms: float | None,
     ) -> tuple[np.ndarray[Any, Any], list[int]]:
+        handles, counts = self._submit(loaded, texts, client, priority, deadline_ms)
+        try:
+            vectors = np.empty((len(texts), loaded.model.dimension), dtype=np.float32)
+            for indices, handle in handles:
+                vectors[indices] = handle.result()[0]
+        except BaseException:
+            for _, handle in handles:
+                handle.cancel()
+            raise
+        return vectors, counts
+
+    def _submit(
+        self,
+        loaded: _Loaded,
+        texts: Sequence[str],
+        client: ClientIdentity,
+        priority: Priority,
+        deadline_ms: float | None,
+    ) -> tuple[list[tuple[list[int], JobHandle[list[np.ndarray[Any, Any]]]]], list[int]]:
+        """Tokenise and submit one job per length bucket; the handles with their rows."""
         tokenizer = loaded.model.tokenizer
         encodings = tokenizer.tokenize(texts)
         counts = [len(encoding.ids) for encoding in encodings]
@@ -333,14 +390,11 @@ class EmbeddingService:
                     abortable=True,
                 )
                 handles.append((indices, self._scheduler.submit(job)))
-            vectors = np.empty((len(texts), loaded.model.dimension), dtype=np.float32)
-            for indices, handle in handles:
-                vectors[indices] = handle.result()[0]
         except BaseException:
             for _, handle in handles:
                 handle.cancel()
             raise
-        return vectors, counts
+        return handles, counts
 
     @staticmethod
     def _feeds(

@@ -67,6 +67,20 @@ class ModelGate:
                 tuple(self._holders),
             )
 
+    def try_enter(self, client: str) -> bool:
+        """Take a place at once if one is free and nobody waits; never blocks. A True must be
+        paired with :meth:`leave`."""
+        with self._condition:
+            if len(self._holders) >= self.max_concurrent or self._line:
+                return False
+            self._holders.append(client)
+            return True
+
+    def leave(self, client: str) -> None:
+        with self._condition:
+            self._holders.remove(client)
+            self._condition.notify_all()
+
     @contextmanager
     def admitted(self, client: str, timeout: float | None = None) -> Iterator[int]:
         """Hold a place for the body; yields the place in line the request had (0: none)."""
@@ -98,6 +112,4 @@ class ModelGate:
         try:
             yield waited_at
         finally:
-            with self._condition:
-                self._holders.remove(client)
-                self._condition.notify_all()
+            self.leave(client)

@@ -132,15 +132,18 @@ def create_app(
             entry = await run_in_threadpool(catalog.entry, model)
             if entry.task is not ModelTask.EMBEDDING:
                 raise invalid(f"model {model!r} does not make embeddings", "model")
-        result = await run_in_threadpool(
-            lambda: embeddings.embed(
-                model,
-                texts,
-                client=client_identity(request, body),
-                priority=job_priority,
-                deadline_ms=deadline,
-            )
+        identity = client_identity(request, body)
+        # A model with room answers without a thread hop; one that is busy or not loaded
+        # yet makes the request wait its turn (or the load) in a worker thread.
+        result = await embeddings.embed_nowait(
+            model, texts, client=identity, priority=job_priority, deadline_ms=deadline
         )
+        if result is None:
+            result = await run_in_threadpool(
+                lambda: embeddings.embed(
+                    model, texts, client=identity, priority=job_priority, deadline_ms=deadline
+                )
+            )
         dimensions = body.get("dimensions")
         if dimensions is not None and dimensions != result.vectors.shape[1]:
             raise invalid(

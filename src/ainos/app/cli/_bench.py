@@ -9,6 +9,7 @@ from rich.table import Table
 from ainos.app.cli._output import emit_json, gpus, human_bytes, stderr, stdout
 from ainos.bench._models import minilm_workload
 from ainos.bench.control import run_control_bench
+from ainos.bench.llm import GOAL_PARALLEL_RATIO, GOAL_RATIO, MODES, LlmBenchResult, run_llm_bench
 from ainos.bench.memory import run_memory_bench
 from ainos.bench.scheduler import run_scheduler_bench
 from ainos.bench.serving import (
@@ -286,3 +287,96 @@ def serving(
             f"{goal.p99_ratio:.2f}x (a) (<= {GOAL_P99_RATIO:g}): "
             + ("met" if goal.met else "NOT met")
         )
+
+
+@bench_app.command("llm")
+def llm(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="Shorter generations, fewer repetitions."),
+) -> None:
+    """LLM generation (SmolLM2, greedy): the llama.cpp engine called directly vs through ainos
+    in-process and through its daemon's HTTP API; then realtime chats against a batch load."""
+    with _Bar() as bar:
+        result = run_llm_bench(quick=quick, progress=bar)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    stdout.print(_llm_table(result))
+    stdout.print(_llm_priority_table(result))
+    for goal in result.goals():
+        stdout.print(
+            f"goal, {goal.mode}: {goal.what} {goal.ratio:.3f}x raw (>= {goal.target:g}): "
+            + ("met" if goal.met else "NOT met")
+        )
+
+
+def _llm_table(result: LlmBenchResult) -> Table:
+    settings = result.settings
+    replies = "equal" if result.replies_equal else "DIFFERENT"
+    table = Table(
+        title=(
+            f"LLM generation: {result.model} on {result.device}, {settings.threads} threads "
+            f"(daemon: {result.daemon_threads}), {settings.parallel} sequences, "
+            f"{settings.max_tokens} tokens, median of {settings.repetitions}; greedy replies "
+            f"{replies}"
+        ),
+        title_justify="left",
+        caption="\n".join(
+            [
+                *(f"{mode}: {what}" for mode, what in MODES.items()),
+                "N: requests at once; tok/s: all of theirs; x raw: tok/s as a share of raw's "
+                "with as many requests; other: the rest of the machine's CPU use meanwhile, of "
+                "all cores (noise)",
+                f"goals: decode tok/s and speed to first token >= {GOAL_RATIO:g}x raw, one "
+                f"at a time; total tok/s >= {GOAL_PARALLEL_RATIO:g}x raw, every sequence busy",
+            ]
+        ),
+        caption_justify="left",
+    )
+    columns = ("mode", "N", "classes", "TTFT ms", "decode tok/s", "tok/s", "tok/req", "x raw")
+    for column in (*columns, "other"):
+        table.add_column(column, justify="left" if column in ("mode", "classes") else "right")
+    for row in result.rows:
+        ratio = result.ratio_to_raw(row)
+        table.add_row(
+            row.mode,
+            str(row.clients),
+            row.priorities.replace("interactive", "int"),
+            f"{row.ttft_ms:.0f}",
+            f"{row.decode_tokens_per_s:.1f}" if row.decode_tokens_per_s is not None else "-",
+            f"{row.total_tokens_per_s:.1f}",
+            f"{row.tokens_per_request:.0f}",
+            f"{ratio:.2f}" if ratio is not None else "-",
+            f"{row.other_cpu_fraction:.0%}",
+        )
+    return table
+
+
+def _llm_priority_table(result: LlmBenchResult) -> Table:
+    settings = result.settings
+    table = Table(
+        title=(
+            f"realtime chats ({settings.realtime_max_tokens} tokens) vs a batch client keeping "
+            f"{settings.parallel} generations of {settings.batch_max_tokens} tokens in flight"
+        ),
+        title_justify="left",
+        caption=(
+            "raw: every sequence alike, a chat waits for a free one; ainos: batch work keeps "
+            "to the background sequences, realtime chats get the others"
+        ),
+        caption_justify="left",
+    )
+    columns = ("mode", "chats", "idle TTFT ms", "loaded TTFT ms", "loaded max ms", "x idle")
+    for column in (*columns, "other"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for row in result.priority:
+        table.add_row(
+            row.mode,
+            str(row.realtime_requests),
+            f"{row.idle_ttft_ms:.0f}",
+            f"{row.loaded_ttft_ms:.0f}",
+            f"{row.loaded_max_ttft_ms:.0f}",
+            f"{row.slowdown:.1f}",
+            f"{row.other_cpu_fraction:.0%}",
+        )
+    return table

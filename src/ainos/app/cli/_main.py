@@ -13,7 +13,16 @@ from collections.abc import Sequence
 import typer
 
 from ainos import __version__
-from ainos.app.cli import _actions, _bench, _devices, _models, _processes, _serve, _stats
+from ainos.app.cli import (
+    _actions,
+    _bench,
+    _chat,
+    _devices,
+    _models,
+    _processes,
+    _serve,
+    _stats,
+)
 from ainos.app.cli._output import guard_stdout
 from ainos.errors import AinosError, OutputClosed
 
@@ -42,7 +51,7 @@ def _root(
     """ainos — a local AI runtime."""
 
 
-for _module in (_stats, _devices, _processes, _serve, _models, _bench, _actions):
+for _module in (_stats, _devices, _processes, _serve, _models, _chat, _bench, _actions):
     _module.register(app)
 
 

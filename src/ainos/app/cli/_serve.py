@@ -61,11 +61,11 @@ def serve(
     max_waiting: int = typer.Option(
         256, "--max-waiting", help="Requests per model waiting their turn; more are refused."
     ),
-    llm_slots: int = typer.Option(
-        2, "--llm-slots", help="Generations per LLM at once for realtime/interactive work."
+    llm_parallel: int = typer.Option(
+        4, "--llm-parallel", help="Generations an LLM decodes together."
     ),
-    llm_batch_slots: int = typer.Option(
-        2, "--llm-batch-slots", help="Generations per LLM at once for batch/idle work."
+    llm_reserved: int = typer.Option(
+        1, "--llm-reserved", help="Of those, how many batch/idle work may never take."
     ),
     context: int = typer.Option(
         0, "--context", help="Tokens of context per generation (0: the model's trained window)."
@@ -79,7 +79,7 @@ def serve(
         raise InvalidArgument(f"--drain-timeout must be between 0 and 3600, got {drain_timeout}")
     if context < 0:
         raise InvalidArgument(f"--context must be 0 or more tokens, got {context}")
-    llm_limits = LlmLimits(llm_slots, llm_batch_slots, context or None)
+    llm_limits = LlmLimits(llm_parallel, llm_reserved, context or None)
     if max_concurrent < 1 or max_waiting < 0:
         raise InvalidArgument("--max-concurrent must be at least 1 and --max-waiting at least 0")
     if not no_http and not is_loopback(host) and not token:

@@ -39,15 +39,26 @@ class ExecutorSlots:
 
     ``background_slots`` run only batch/idle work, at a low OS priority where the executor can
     arrange it; when an executor has any, batch/idle work stays off the ordinary slots.
+    Without them, ``background_limit`` caps how many ordinary slots batch/idle work holds at
+    once, keeping the rest for realtime/interactive work (an engine's parallel sequences,
+    where the OS priority of the waiting thread means nothing).
     """
 
     name: str
     slots: int = 1
     background_slots: int = 0
+    background_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.slots < 1 or self.background_slots < 0:
             raise InvalidArgument(f"executor {self.name}: needs slots >= 1, background >= 0")
+        if self.background_limit is not None and (
+            self.background_slots or not 0 <= self.background_limit <= self.slots
+        ):
+            raise InvalidArgument(
+                f"executor {self.name}: background_limit needs no background slots and "
+                "0 <= limit <= slots"
+            )
 
 
 def _default_bounds() -> dict[Priority, int]:

@@ -57,12 +57,13 @@ class CpuExecutor:
         *,
         slots: int = 1,
         background_slots: int = 0,
+        background_limit: int | None = None,
         background_priority: BackgroundPriority = BackgroundPriority.IDLE,
         background_processes: bool = False,
         affinity: Sequence[int] | None = None,
         background_affinity: Sequence[int] | None = None,
     ) -> None:
-        self._slots = ExecutorSlots(name, slots, background_slots)
+        self._slots = ExecutorSlots(name, slots, background_slots, background_limit)
         self._background_priority = background_priority
         self._processes = background_processes
         self._affinity = {Lane.FOREGROUND: affinity, Lane.BACKGROUND: background_affinity}

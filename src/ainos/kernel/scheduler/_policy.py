@@ -79,9 +79,18 @@ class _Executor:
         return total - busy
 
     def accepts(self, lane: Lane, priority: Priority) -> bool:
+        background = priority in _BACKGROUND_CLASSES
         if lane is Lane.BACKGROUND:
-            return priority in _BACKGROUND_CLASSES
-        return self.slots.background_slots == 0 or priority not in _BACKGROUND_CLASSES
+            return background
+        if self.slots.background_slots:
+            return not background
+        limit = self.slots.background_limit
+        if background and limit is not None:
+            held = sum(
+                1 for r in self.running.values() if r.dispatch.priority in _BACKGROUND_CLASSES
+            )
+            return held < limit
+        return True
 
 
 def _client_target(client: str) -> str:

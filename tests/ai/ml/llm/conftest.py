@@ -26,7 +26,7 @@ def llm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlmService
     service = LlmService(
         scheduler,
         ModelCatalog(registry),
-        limits=LlmLimits(foreground_slots=1, background_slots=2, context_tokens=TEST_CONTEXT),
+        limits=LlmLimits(parallel=3, reserved=1, context_tokens=TEST_CONTEXT),
     )
     service.load(DEFAULT_CHAT_MODEL)
     yield service
@@ -41,9 +41,7 @@ def llm_http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("llm-http-home")))
         config = RuntimeConfig(
             kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            llm_limits=LlmLimits(
-                foreground_slots=2, background_slots=1, context_tokens=TEST_CONTEXT
-            ),
+            llm_limits=LlmLimits(parallel=3, reserved=1, context_tokens=TEST_CONTEXT),
         )
         with Runtime(config) as runtime:
             http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()

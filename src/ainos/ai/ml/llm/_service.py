@@ -3,9 +3,9 @@
 Each loaded model is an executor of the scheduler (``llm:<alias>``) whose slots are the
 engine's parallel sequences: every generation is a scheduler job holding one slot while it
 decodes, so priority classes, fair sharing, deadlines, queue bounds and statistics apply to
-generations as to any device work. Part of the slots run only realtime/interactive work and
-the rest only batch/idle work: a realtime chat never waits for a long batch generation to
-end, and the engine interleaves its tokens with the batch ones step by step.
+generations as to any device work. Batch/idle generations never hold all the slots
+(``LlmLimits.reserved`` stay free of them): a realtime chat never waits for a long batch
+generation to end, and the engine interleaves its tokens with the batch ones step by step.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from ainos.errors import (
     UnsupportedModel,
 )
 from ainos.kernel.scheduler import (
-    BackgroundPriority,
     CancelToken,
     CpuExecutor,
     Job,
@@ -49,21 +48,21 @@ GenerationKind = str  # "chat" (messages) or "completion" (a raw prompt)
 
 @dataclass(frozen=True)
 class LlmLimits:
-    """``foreground_slots`` sequences for realtime/interactive work, ``background_slots`` for
-    batch/idle; the engine decodes their sum in parallel."""
+    """``parallel`` sequences decoded together; batch/idle generations hold at most
+    ``parallel - reserved`` of them, so ``reserved`` stay for realtime/interactive work."""
 
-    foreground_slots: int = 2
-    background_slots: int = 2
+    parallel: int = 4
+    reserved: int = 1
     context_tokens: int | None = None  # None: the model's trained window
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.foreground_slots < 1 or self.background_slots < 0:
-            raise InvalidArgument("an LLM needs foreground_slots >= 1, background_slots >= 0")
+        if self.parallel < 1 or not 0 <= self.reserved <= self.parallel:
+            raise InvalidArgument("an LLM needs parallel >= 1 and 0 <= reserved <= parallel")
 
     @property
-    def parallel(self) -> int:
-        return self.foreground_slots + self.background_slots
+    def batch_slots(self) -> int:
+        return self.parallel - self.reserved
 
 
 def _open_llamacpp(entry: CatalogEntry, settings: EngineSettings) -> LlmEngine:
@@ -176,10 +175,10 @@ class LlmService:
             )
             executor = CpuExecutor(
                 f"llm:{alias}",
-                slots=limits.foreground_slots,
-                background_slots=limits.background_slots,
-                # The slot threads only wait on the engine, whose own threads compute.
-                background_priority=BackgroundPriority.NORMAL,
+                slots=limits.parallel,
+                # The slot threads only wait on the engine, whose own threads compute: slots
+                # are held back from batch work, not run at a lower OS priority.
+                background_limit=limits.batch_slots,
             )
             try:
                 self._scheduler.add_executor(executor)

@@ -11,7 +11,7 @@ Each measures one request at a time (time to first token, decode tokens/s) and `
 requests at once (total tokens/s), the modes taking turns at every repetition. Then (d) sets
 a realtime client's short chats against a batch client keeping ``parallel`` long generations
 in flight: realtime TTFT idle and loaded, on the raw engine (no priorities: all sequences are
-alike) and through ainos (batch work keeps to the background sequences). Token counts come
+alike) and through ainos (batch work never takes the reserved sequences). Token counts come
 from the engines' usage, never from chunks; each figure is the median of the repetitions.
 """
 

@@ -361,8 +361,8 @@ def _llm_priority_table(result: LlmBenchResult) -> Table:
         ),
         title_justify="left",
         caption=(
-            "raw: every sequence alike, a chat waits for a free one; ainos: batch work keeps "
-            "to the background sequences, realtime chats get the others"
+            "raw: every sequence alike, a chat waits for a free one; ainos: batch work never "
+            "takes the reserved sequence(s), realtime chats get them"
         ),
         caption_justify="left",
     )

@@ -376,3 +376,13 @@ PoolMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestPoolStateful = PoolMachine.TestCase
+
+
+def test_a_freed_block_comes_back_zeroed() -> None:
+    with PinnedPool(MiB, lock=False, cuda=False) as pool:
+        first = pool.alloc(4096, "a")
+        pool.view(first)[:] = b"\xab" * 4096
+        pool.free(first, "a")
+        second = pool.alloc(4096, "b")
+        assert second.offset == first.offset  # the same block, handed to someone else
+        assert bytes(pool.view(second)) == bytes(4096)

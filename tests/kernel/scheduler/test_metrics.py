@@ -71,3 +71,17 @@ def test_prometheus_text_parses_and_is_well_formed() -> None:
     clients = families["ainos_scheduler_client_jobs_completed"]
     assert sorted(s.labels["client"] for s in clients.samples) == ["anonymous", 'odd "client"\n']
     assert families["ainos_scheduler_scheduled_tasks"].samples[0].value == 6
+
+
+def test_statistics_keep_a_bounded_number_of_clients() -> None:
+    from ainos.kernel.scheduler._stats import MAX_CLIENTS
+
+    policy = SchedulingPolicy([ExecutorSlots("cpu:0")])
+    for index in range(MAX_CLIENTS + 10):
+        spec = JobSpec(job_id=f"j{index}", client=ClientIdentity(name=f"client{index}"))
+        policy.submit(spec, 0.0)
+        policy.cancel(spec.job_id, 0.0)
+    clients = policy.stats(0.0).clients
+    assert len(clients) == MAX_CLIENTS
+    assert "client0" not in clients
+    assert f"client{MAX_CLIENTS + 9}" in clients

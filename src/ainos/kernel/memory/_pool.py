@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import logging
 import mmap
@@ -122,7 +123,8 @@ class PinnedPool:
     # -- allocation ----------------------------------------------------------------------
 
     def alloc(self, size: int, owner: str) -> PinnedHandle:
-        """Reserve ``size`` bytes for ``owner``. The block is page-aligned, not zeroed."""
+        """Reserve ``size`` bytes for ``owner``. The block is page-aligned and all zero: blocks
+        are cleared when freed, so one client never reads what another left behind."""
         requested = size
         with self._mutex:
             self._check_open()
@@ -292,6 +294,8 @@ class PinnedPool:
         return live
 
     def _release(self, handle: PinnedHandle) -> None:
+        # The whole block, not just the requested bytes: a client maps the arena, not a slice.
+        ctypes.memset(self._arena.address + handle.offset, 0, handle.block_size)
         self._allocator.free(handle.offset)
         del self._handles[handle.handle_id]
         owned = self._by_owner[handle.owner]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -89,13 +89,16 @@ class _Counters:
 Key = tuple[Priority, str]
 
 
+MAX_CLIENTS = 512  # clients whose statistics are kept
+
+
 class StatsRecorder:
     """Everything is recorded twice: under the job's class and under its client."""
 
     def __init__(self, window: int) -> None:
         self._window = window
         self._classes = {p: _Counters(window) for p in Priority}
-        self._clients: dict[str, _Counters] = {}
+        self._clients: OrderedDict[str, _Counters] = OrderedDict()
         self._latency = _Window(window)
         self.scheduled_tasks = 0
         self.preemptions = 0
@@ -104,6 +107,12 @@ class StatsRecorder:
         counters = self._clients.get(name)
         if counters is None:
             counters = self._clients[name] = _Counters(self._window)
+            if len(self._clients) > MAX_CLIENTS:
+                # A long-lived daemon meets endless short-lived clients (pids): forget the one
+                # heard from least recently rather than grow without bound.
+                self._clients.popitem(last=False)
+        else:
+            self._clients.move_to_end(name)
         return counters
 
     def _pair(self, key: Key) -> tuple[_Counters, _Counters]:

@@ -42,12 +42,12 @@ from ainos.ai.ml.llm import (
     LlmEngine,
     LlmLimits,
     LlmService,
+    prepare_chat,
 )
-from ainos.ai.ml.llm._chat import prepare_chat
 from ainos.ai.ml.llm._service import EngineFactory
 from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.bench._cpu import machine_busy_seconds, process_cpu_seconds
 from ainos.bench._daemon import running_daemon
-from ainos.bench.serving import _cpu_of, _machine_busy
 from ainos.errors import AinosError
 from ainos.kernel.control import Client, ServicesConfig
 from ainos.protocol.scheduler import ClientIdentity, Priority
@@ -460,7 +460,9 @@ class _Run:
     numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def snapshot(self) -> _CpuSnapshot:
-        return _CpuSnapshot(time.perf_counter(), _cpu_of(self.processes), _machine_busy())
+        return _CpuSnapshot(
+            time.perf_counter(), process_cpu_seconds(self.processes), machine_busy_seconds()
+        )
 
     def fresh(self) -> int:
         """A number no prompt of this run had yet."""

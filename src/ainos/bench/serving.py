@@ -39,6 +39,7 @@ from ainos.ai.ml import (
 )
 from ainos.ai.ml._catalog import EMBEDDING_VARIANTS
 from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.bench._cpu import machine_busy_seconds, process_cpu_seconds
 from ainos.bench._daemon import Daemon, running_daemon
 from ainos.errors import AinosError
 from ainos.kernel.control import Client, ServicesConfig
@@ -256,15 +257,6 @@ class _Snapshot:
     batch_runs: float
 
 
-def _machine_busy() -> float:
-    times = psutil.cpu_times()
-    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
-
-
-def _cpu_of(processes: Sequence[psutil.Process]) -> float:
-    return sum(p.cpu_times().user + p.cpu_times().system for p in processes)
-
-
 class _Meter:
     """Snapshots of CPU time and, where there is one, the batch-size histogram's sum/count."""
 
@@ -278,7 +270,7 @@ class _Meter:
 
     def snapshot(self) -> _Snapshot:
         rows, runs = self._batches() if self._batches is not None else (0.0, 0.0)
-        return _Snapshot(_cpu_of(self._processes), _machine_busy(), rows, runs)
+        return _Snapshot(process_cpu_seconds(self._processes), machine_busy_seconds(), rows, runs)
 
     @property
     def counts_batches(self) -> bool:

@@ -24,9 +24,15 @@ from typing import Any, Protocol
 import typer
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL
-from ainos.ai.ml.llm import Generation, LlmLimits
-from ainos.ai.ml.llm._chat import ChatCall, ChatStream, collect_completion, prepare_chat
-from ainos.app.cli._models import _SOCKET, _daemon_http, _progress
+from ainos.ai.ml.llm import (
+    ChatCall,
+    ChatStream,
+    Generation,
+    LlmLimits,
+    collect_completion,
+    prepare_chat,
+)
+from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
 from ainos.app.cli._output import emit_json, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import (
@@ -324,7 +330,7 @@ def _loading(label: str) -> Iterator[None]:
     if not stderr.is_terminal:
         yield
         return
-    with _progress() as report:
+    with progress_reporter() as report:
         report(label, 0.0)
         yield
 
@@ -348,7 +354,7 @@ def _local_runtime(model: str) -> Iterator[Runtime]:
 
 @contextmanager
 def _chat_backend(model: str, socket_path: Path | None) -> Iterator[_Backend]:
-    url = _daemon_http(socket_path)
+    url = daemon_http_url(socket_path)
     if url is None:
         with _local_runtime(model) as runtime:
             yield _InProcess(runtime)
@@ -441,7 +447,7 @@ def chat(
     as_json: bool = typer.Option(
         False, "--json", help="Print the whole chat.completion as JSON instead of streaming."
     ),
-    socket_path: Path | None = _SOCKET,
+    socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Chat with a local model, the reply streamed as it comes (through the daemon when one
     runs, in-process otherwise). Without PROMPT on a terminal: a conversation, its history

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ainos.ai.ml import (
@@ -23,6 +20,7 @@ from ainos.ai.ml import (
     choose_embedding_variant,
     read_gguf_info,
 )
+from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import AinosError, InvalidArgument
@@ -31,40 +29,6 @@ from ainos.protocol import ModelFormat, ModelInfo, ModelTask
 from ainos.protocol.scheduler import JobState, Priority
 
 models_app = typer.Typer(help="The model catalog: list, show, add, remove, load, unload.")
-
-_SOCKET = typer.Option(None, "--socket", help="The daemon's control socket.")
-
-
-@contextmanager
-def _progress() -> Iterator[Any]:
-    """A progress bar on stderr for conversions and loads, shown only while work happens."""
-    bar = Progress(
-        TextColumn("{task.description:<32}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-    )
-    task = bar.add_task("preparing", total=1.0)
-
-    def report(step: str, fraction: float) -> None:
-        if not bar.live.is_started:
-            bar.start()
-        bar.update(task, description=step[:32], completed=fraction)
-
-    try:
-        yield report
-    finally:
-        bar.stop()
-
-
-def _daemon_http(socket_path: Path | None) -> str | None:
-    """The daemon's HTTP API, when a daemon answers and serves one."""
-    try:
-        with Client(socket_path, timeout=10.0) as client:
-            return client.version().endpoints.get("http")
-    except DaemonUnavailable:
-        return None
 
 
 def _http(method: str, url: str) -> dict[str, Any]:
@@ -84,7 +48,7 @@ def _http(method: str, url: str) -> dict[str, Any]:
 
 
 def _loaded_aliases(socket_path: Path | None) -> set[str]:
-    url = _daemon_http(socket_path)
+    url = daemon_http_url(socket_path)
     if url is None:
         return set()
     return {item["alias"] for item in _http("GET", f"{url}/ainos/models")["data"]}
@@ -129,7 +93,7 @@ def _infos(catalog: ModelCatalog, loaded: set[str]) -> list[ModelInfo]:
 @models_app.command("list")
 def list_models(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    socket_path: Path | None = _SOCKET,
+    socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Models by alias, their variants, and which the daemon has loaded."""
     infos = _infos(ModelCatalog(), _loaded_aliases(socket_path))
@@ -159,14 +123,14 @@ def list_models(
 def show(
     alias: str = typer.Argument(..., help="The model's alias."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    socket_path: Path | None = _SOCKET,
+    socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """One model: where it comes from, its variants, and the one this machine uses."""
     catalog = ModelCatalog()
     entry = catalog.entry(alias)
     chosen = reason = None
     if entry.task is ModelTask.EMBEDDING and any(v.ready for v in catalog.variants(entry)):
-        with _progress() as report:
+        with progress_reporter() as report:
             chosen, reason = choose_embedding_variant(entry, report)
     info = catalog.info(
         entry, loaded=alias in _loaded_aliases(socket_path), chosen=chosen, reason=reason
@@ -223,10 +187,10 @@ def remove(alias: str = typer.Argument(..., help="The alias of a model you added
 @models_app.command("load")
 def load(
     alias: str = typer.Argument(..., help="The model's alias."),
-    socket_path: Path | None = _SOCKET,
+    socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Load a model in the daemon; without a daemon, prepare it (convert and cache) now."""
-    url = _daemon_http(socket_path)
+    url = daemon_http_url(socket_path)
     if url is not None:
         loaded = _http("POST", f"{url}/ainos/models/{alias}/load")
         stderr.print(
@@ -243,7 +207,7 @@ def load(
             "second); no daemon runs, so nothing stays loaded"
         )
         return
-    with _progress() as report:
+    with progress_reporter() as report:
         variant, reason = choose_embedding_variant(entry, report)
     stderr.print(f"{alias} is ready ({variant}: {reason}); no daemon runs, so nothing stays loaded")
 
@@ -251,10 +215,10 @@ def load(
 @models_app.command("unload")
 def unload(
     alias: str = typer.Argument(..., help="The model's alias."),
-    socket_path: Path | None = _SOCKET,
+    socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Unload a model from the daemon."""
-    url = _daemon_http(socket_path)
+    url = daemon_http_url(socket_path)
     if url is None:
         raise AinosError("no ainos daemon is running: nothing is loaded")
     _http("POST", f"{url}/ainos/models/{alias}/unload")
@@ -266,7 +230,7 @@ def embed(
     model: str = typer.Option(DEFAULT_EMBEDDING_MODEL, "--model", "-m", help="Model alias."),
     priority: Priority = typer.Option(Priority.INTERACTIVE, "--priority", help="Class."),
     as_json: bool = typer.Option(False, "--json", help="Print the vectors as JSON."),
-    socket_path: Path | None = _SOCKET,
+    socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Sentence embeddings of TEXTS (through the daemon when one runs)."""
     if any(not text.strip() for text in texts):
@@ -319,7 +283,7 @@ def _embed_here(
     model: str, texts: list[str], priority: Priority
 ) -> tuple[np.ndarray[Any, Any], list[int]]:
     config = RuntimeConfig(kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False))
-    with Runtime(config) as runtime, _progress() as report:
+    with Runtime(config) as runtime, progress_reporter() as report:
         runtime.embeddings.load(model, progress=report)
         result = runtime.embeddings.embed(model, texts, priority=priority)
     return result.vectors, result.token_counts

@@ -5,6 +5,13 @@ served by :class:`LlmService` as scheduler jobs, one per generation, streamed as
 ``chat.completion.chunk`` dicts.
 """
 
+from ainos.ai.ml.llm._chat import (
+    ChatCall,
+    ChatStream,
+    RequestError,
+    collect_completion,
+    prepare_chat,
+)
 from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings, LlmEngine
 from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine, choose_gpu_layers
@@ -12,6 +19,8 @@ from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
 from ainos.ai.ml.llm._service import LlmLimits, LlmService
 
 __all__ = [
+    "ChatCall",
+    "ChatStream",
     "ChunkSink",
     "EngineSettings",
     "Generation",
@@ -21,5 +30,8 @@ __all__ = [
     "LlmLimits",
     "LlmMetrics",
     "LlmService",
+    "RequestError",
     "choose_gpu_layers",
+    "collect_completion",
+    "prepare_chat",
 ]

@@ -1,0 +1,51 @@
+"""What commands that work through the daemon when one runs share: the --socket option,
+finding the daemon's HTTP API, and a progress bar for loads and conversions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ainos.app.cli._output import stderr
+from ainos.kernel.control import Client, DaemonUnavailable
+
+__all__ = ["SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
+
+SOCKET_OPTION = typer.Option(None, "--socket", help="The daemon's control socket.")
+
+
+@contextmanager
+def progress_reporter() -> Iterator[Any]:
+    """A progress bar on stderr for conversions and loads, shown only while work happens."""
+    bar = Progress(
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    )
+    task = bar.add_task("preparing", total=1.0)
+
+    def report(step: str, fraction: float) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, description=step[:32], completed=fraction)
+
+    try:
+        yield report
+    finally:
+        bar.stop()
+
+
+def daemon_http_url(socket_path: Path | None) -> str | None:
+    """The daemon's HTTP API, when a daemon answers and serves one."""
+    try:
+        with Client(socket_path, timeout=10.0) as client:
+            return client.version().endpoints.get("http")
+    except DaemonUnavailable:
+        return None

@@ -1,0 +1,20 @@
+"""CPU time read around a measurement: of the processes measured, and of the whole machine
+(the rest of it is the noise a report shows beside its figures)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psutil
+
+__all__ = ["machine_busy_seconds", "process_cpu_seconds"]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling since boot."""
+    times = psutil.cpu_times()
+    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def process_cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    return sum(p.cpu_times().user + p.cpu_times().system for p in processes)

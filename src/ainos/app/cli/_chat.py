@@ -32,7 +32,7 @@ from ainos.ai.ml.llm import (
     collect_completion,
     prepare_chat,
 )
-from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.cli._daemon import DIRECT, SOCKET_OPTION, daemon_http_url, progress_reporter
 from ainos.app.cli._output import emit_json, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import (
@@ -50,8 +50,6 @@ Message = dict[str, str]
 
 _CLIENT_NAME = "ainos-cli"
 _CLIENT = ClientIdentity(name=_CLIENT_NAME)
-# The daemon is on this machine: never through an http_proxy from the environment.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _MAX_STOP = 4  # OpenAI's limit, which the daemon's API enforces too
 _EXIT_WORDS = frozenset({"/exit", "/quit"})
 
@@ -266,7 +264,7 @@ class _ThroughDaemon:
             f"{self._url}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
         )
         try:
-            return _DIRECT.open(request, timeout=600)
+            return DIRECT.open(request, timeout=600)
         except urllib.error.HTTPError as error:
             raise _refusal(error) from None
         except urllib.error.URLError as error:
@@ -325,11 +323,7 @@ def _api_error(error: Mapping[str, Any], status: int | None = None) -> AinosErro
 
 @contextmanager
 def _loading(label: str) -> Iterator[None]:
-    """A progress bar on stderr while a model loads, on a terminal only: on a pipe rich would
-    still leave an empty line behind."""
-    if not stderr.is_terminal:
-        yield
-        return
+    """A progress bar on stderr while a model loads."""
     with progress_reporter() as report:
         report(label, 0.0)
         yield

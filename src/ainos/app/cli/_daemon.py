@@ -3,6 +3,7 @@ finding the daemon's HTTP API, and a progress bar for loads and conversions."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,14 +15,21 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from ainos.app.cli._output import stderr
 from ainos.kernel.control import Client, DaemonUnavailable
 
-__all__ = ["SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
+__all__ = ["DIRECT", "SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
+
+# The daemon is on this machine: never reached through an http_proxy from the environment.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 SOCKET_OPTION = typer.Option(None, "--socket", help="The daemon's control socket.")
 
 
 @contextmanager
 def progress_reporter() -> Iterator[Any]:
-    """A progress bar on stderr for conversions and loads, shown only while work happens."""
+    """A progress bar on stderr for conversions and loads, shown only while work happens, and
+    only on a terminal: on a pipe rich would still leave an empty line behind."""
+    if not stderr.is_terminal:
+        yield lambda _step, _fraction: None
+        return
     bar = Progress(
         TextColumn("{task.description:<32}"),
         BarColumn(),

@@ -55,6 +55,9 @@ for _module in (_stats, _devices, _processes, _serve, _models, _chat, _bench, _a
     _module.register(app)
 
 
+_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
 def _error(message: str) -> None:
     print(f"ainos: error: {message}", file=sys.stderr)
 
@@ -74,10 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         _error("interrupted")
-        return 130
+        return _INTERRUPTED
     except AinosError as exc:
         _error(_one_line(str(exc)))
         return exc.exit_code
+    if result == _INTERRUPTED:  # Typer caught Ctrl-C itself and returns its exit code
+        _error("interrupted")
+        return _INTERRUPTED
     try:
         sys.stdout.flush()
     except OutputClosed as exc:

@@ -20,7 +20,7 @@ from ainos.ai.ml import (
     choose_embedding_variant,
     read_gguf_info,
 )
-from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.cli._daemon import DIRECT, SOCKET_OPTION, daemon_http_url, progress_reporter
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import AinosError, InvalidArgument
@@ -34,7 +34,7 @@ models_app = typer.Typer(help="The model catalog: list, show, add, remove, load,
 def _http(method: str, url: str) -> dict[str, Any]:
     request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
     try:
-        with urllib.request.urlopen(request, timeout=600) as response:
+        with DIRECT.open(request, timeout=600) as response:
             document: dict[str, Any] = json.loads(response.read())
             return document
     except urllib.error.HTTPError as error:

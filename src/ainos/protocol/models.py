@@ -78,3 +78,6 @@ class LoadedModel(Record):
     load_seconds: float
     requests_in_flight: int = 0
     requests_waiting: int = 0
+    context_tokens: int | None = Field(default=None, description="An LLM's window per sequence.")
+    parallel: int | None = Field(default=None, description="Sequences an LLM decodes together.")
+    note: str | None = Field(default=None, description="What the load gave up to fit memory.")

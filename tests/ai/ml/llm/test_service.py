@@ -147,3 +147,4 @@ def test_loaded_model_is_described(llm_service: LlmService) -> None:
     (loaded,) = llm_service.loaded()
     assert loaded.alias == DEFAULT_CHAT_MODEL
     assert loaded.providers == ["llama.cpp (cpu)"]
+    assert (loaded.context_tokens, loaded.parallel, loaded.note) == (TEST_CONTEXT, 3, None)

@@ -42,6 +42,11 @@ class LlmEngine(Protocol):
         """Where it computes: ``cpu`` or a GPU's name."""
         ...
 
+    @property
+    def load_note(self) -> str | None:
+        """What the load had to give up to fit in memory (fewer sequences, a shorter window)."""
+        ...
+
     def chat(self, request: Mapping[str, Any], sink: ChunkSink) -> None:
         """Generate a reply to chat messages, streaming chunks into ``sink``.
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ainos.ai.ml._embedding import physical_cores
+from ainos.ai.ml._gguf import read_gguf_info
 from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings
+from ainos.ai.ml.llm._fit import fit_kv_cache
 from ainos.errors import ContextLengthExceeded, InvalidArgument, ModelError, UnsupportedModel
 
 __all__ = ["LlamaCppEngine", "choose_gpu_layers"]
@@ -87,8 +89,17 @@ class LlamaCppEngine:
         devices = xllamacpp.get_device_info()
         gpu_layers = choose_gpu_layers(devices, settings.gpu_layers)
         self._device = _device_name(devices, gpu_layers)
-        self._parallel = settings.parallel
-        self._context = settings.context_tokens or _trained_context(path)
+        info = read_gguf_info(path)
+        if info.context_length is None and settings.context_tokens is None:
+            raise UnsupportedModel(f"{path.name} does not say its context length: give one")
+        fit = fit_kv_cache(
+            trained_context=info.context_length or 0,
+            requested_context=settings.context_tokens,
+            parallel=settings.parallel,
+            kv_bytes_per_token=info.kv_cache_bytes_per_token,
+            free_bytes=_free_memory(devices, gpu_layers),
+        )
+        self._parallel, self._context, self._note = fit.parallel, fit.context_tokens, fit.note
         self._socket_dir = Path(tempfile.mkdtemp(prefix="ainos-llm-"))  # 0700
         self._socket = str(self._socket_dir / "engine.sock")
 
@@ -125,6 +136,10 @@ class LlamaCppEngine:
     @property
     def device(self) -> str:
         return self._device
+
+    @property
+    def load_note(self) -> str | None:
+        return self._note
 
     def chat(self, request: Mapping[str, Any], sink: ChunkSink) -> None:
         self._stream("handle_chat_completions", request, sink)
@@ -183,10 +198,11 @@ class LlamaCppEngine:
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
-def _trained_context(path: Path) -> int:
-    from ainos.ai.ml._gguf import read_gguf_info
-
-    trained = read_gguf_info(path).context_length
-    if trained is None:
-        raise UnsupportedModel(f"{path.name} does not say its context length: give one")
-    return trained
+def _free_memory(devices: Sequence[Mapping[str, Any]], gpu_layers: int) -> int | None:
+    """Free memory where the KV cache will live: the GPU when layers go there, else the CPU's."""
+    wanted = "GPU" if gpu_layers else "CPU"
+    for device in devices:
+        if wanted in str(device.get("type", "")).upper():
+            free = device.get("memory_free")
+            return int(free) if isinstance(free, int) and free > 0 else None
+    return None

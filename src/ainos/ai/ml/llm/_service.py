@@ -11,6 +11,7 @@ generation to end, and the engine interleaves its tokens with the batch ones ste
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +41,8 @@ from ainos.kernel.telemetry import MetricFamily
 from ainos.protocol import LoadedModel, ModelFormat, ModelTask
 from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
 
+_log = logging.getLogger(__name__)
+
 __all__ = ["EngineFactory", "GenerationKind", "LlmLimits", "LlmService"]
 
 EngineFactory = Callable[[CatalogEntry, EngineSettings], LlmEngine]
@@ -57,8 +60,8 @@ class LlmLimits:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.parallel < 1 or not 0 <= self.reserved <= self.parallel:
-            raise InvalidArgument("an LLM needs parallel >= 1 and 0 <= reserved <= parallel")
+        if self.parallel < 1 or not 0 <= self.reserved < max(2, self.parallel):
+            raise InvalidArgument("an LLM needs parallel >= 1 and 0 <= reserved < parallel")
 
     @property
     def batch_slots(self) -> int:
@@ -173,12 +176,17 @@ class LlmService:
                     threads=limits.threads,
                 ),
             )
+            if engine.load_note:
+                _log.warning("%s: %s", alias, engine.load_note)
+            # The engine may run fewer sequences than asked (memory); with one, nothing can
+            # be kept from batch work without stopping it altogether.
+            parallel = engine.parallel
             executor = CpuExecutor(
                 f"llm:{alias}",
-                slots=limits.parallel,
+                slots=parallel,
                 # The slot threads only wait on the engine, whose own threads compute: slots
                 # are held back from batch work, not run at a lower OS priority.
-                background_limit=limits.batch_slots,
+                background_limit=parallel - min(limits.reserved, parallel - 1),
             )
             try:
                 self._scheduler.add_executor(executor)
@@ -241,6 +249,9 @@ class LlmService:
             providers=[f"llama.cpp ({loaded.engine.device})"],
             load_seconds=loaded.load_seconds,
             requests_in_flight=loaded.in_flight,
+            context_tokens=loaded.engine.context_tokens,
+            parallel=loaded.engine.parallel,
+            note=loaded.engine.load_note,
         )
 
     def _get(self, alias: str) -> _Loaded:

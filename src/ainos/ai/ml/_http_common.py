@@ -47,8 +47,9 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.kind, self.code, self.param = status, kind, code, param
 
-    def response(self) -> JSONResponse:
-        body = {
+    def body(self) -> dict[str, Any]:
+        """The OpenAI error object, as a response body or an error event of a stream."""
+        return {
             "error": {
                 "message": str(self),
                 "type": self.kind,
@@ -56,7 +57,9 @@ class ApiError(Exception):
                 "code": self.code,
             }
         }
-        return JSONResponse(body, status_code=self.status)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status)
 
 
 def invalid(message: str, param: str | None = None, code: str | None = None) -> ApiError:

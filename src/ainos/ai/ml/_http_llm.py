@@ -25,8 +25,15 @@ from ainos.ai.ml._http_common import (
     json_body,
     priority,
 )
-from ainos.ai.ml.llm import Generation, LlmService
-from ainos.ai.ml.llm._chat import ChatCall, ChatStream, collect_completion, dumps, prepare_chat
+from ainos.ai.ml.llm import (
+    ChatCall,
+    ChatStream,
+    Generation,
+    LlmService,
+    collect_completion,
+    prepare_chat,
+)
+from ainos.ai.ml.llm._chat import dumps
 from ainos.ai.ml.llm._responses import (
     ResponseStore,
     collect_response,
@@ -41,18 +48,6 @@ __all__ = ["llm_routes"]
 Authorise = Callable[[Request], None]
 _SSE = "text/event-stream"
 _DONE = "data: [DONE]\n\n"
-
-
-async def _chunks(generation: Generation) -> AsyncIterator[dict[str, Any]]:
-    """The generation's chunks; cancels it if the reader stops early (a client gone)."""
-    finished = False
-    try:
-        async for chunk in generation:
-            yield chunk
-        finished = True
-    finally:
-        if not finished:
-            generation.cancel()
 
 
 async def _peeked(
@@ -71,8 +66,7 @@ def _sse(document: Mapping[str, Any], event: str | None = None) -> str:
 
 
 def _error_event(error: AinosError) -> dict[str, Any]:
-    api = from_ainos(error)
-    return {"error": {"message": str(api), "type": api.kind, "param": api.param, "code": api.code}}
+    return from_ainos(error).body()
 
 
 def llm_routes(
@@ -105,7 +99,7 @@ def llm_routes(
     async def client_chunks(
         stream: ChatStream, generation: Generation
     ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in _chunks(generation):
+        async for chunk in generation:
             for out in stream.feed(chunk):
                 yield out
         for out in stream.finish():

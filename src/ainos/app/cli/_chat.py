@@ -27,7 +27,6 @@ from ainos.ai.ml import DEFAULT_CHAT_MODEL
 from ainos.ai.ml.llm import (
     ChatCall,
     ChatStream,
-    Generation,
     LlmLimits,
     collect_completion,
     prepare_chat,
@@ -208,17 +207,6 @@ def _note_end(outcome: _Outcome, max_tokens: int) -> None:
         stderr.print(f"(cut at --max-tokens {max_tokens})", style="dim")
 
 
-def _drained(generation: Generation) -> Iterator[Chunk]:
-    """The generation's chunks; cancels it when the reader stops early (Ctrl-C, an error)."""
-    finished = False
-    try:
-        yield from generation
-        finished = True
-    finally:
-        if not finished:
-            generation.cancel()
-
-
 # -- where chat runs -------------------------------------------------------------------------
 
 
@@ -241,7 +229,7 @@ class _InProcess:
             call.model, call.engine_request, kind="chat", client=_CLIENT, priority=priority
         )
         stream = ChatStream(call)
-        for chunk in _drained(generation):
+        for chunk in generation:
             yield from stream.feed(chunk)
         yield from stream.finish()
 
@@ -494,7 +482,7 @@ def generate(
             model, request, kind="completion", client=_CLIENT, priority=priority
         )
         outcome = _Outcome()
-        texts = _texts(_drained(generation), outcome)
+        texts = _texts(generation, outcome)
         if as_json:
             document = {
                 "text": "".join(texts),

@@ -86,6 +86,29 @@ def test_cancel_stops_between_tokens(llm_service: LlmService) -> None:
     assert seen < 100  # stopped long before its 1500 tokens
 
 
+def test_a_reader_that_stops_early_cancels_the_generation(llm_service: LlmService) -> None:
+    cancelled = f'ainos_llm_requests_total{{model="{DEFAULT_CHAT_MODEL}",outcome="cancelled"}}'
+
+    def cancelled_count() -> int:
+        for line in render(llm_service.metrics.families()).splitlines():
+            if line.startswith(cancelled):
+                return int(float(line.split()[-1]))
+        return 0
+
+    before = cancelled_count()
+    generation = llm_service.generate(DEFAULT_CHAT_MODEL, _ask("Count to one thousand.", 1500))
+    for index, _chunk in enumerate(generation):
+        if index == 2:
+            break  # the loop drops its iterator: nobody reads the rest
+    settled = threading.Event()
+    for _ in range(600):  # the job settles once the engine sees the cancel at its next token
+        if cancelled_count() > before:
+            settled.set()
+            break
+        settled.wait(0.1)
+    assert settled.is_set()
+
+
 def test_async_reading(llm_service: LlmService) -> None:
     async def read() -> int:
         generation = llm_service.generate(

@@ -2,7 +2,8 @@
 event loop), a place in line while it waits, and cancellation.
 
 The scheduler's worker pushes chunks from its thread; the consumer reads them in order, then
-the end of the stream or the error that ended it.
+the end of the stream or the error that ended it. A consumer that stops reading early
+cancels the generation.
 """
 
 from __future__ import annotations
@@ -66,23 +67,33 @@ class Generation:
     def __iter__(self) -> Iterator[Chunk]:
         if self._async is not None:
             raise RuntimeError("this generation is read from its event loop: use async for")
-        while True:
-            item = self._sync.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, dict)
-            yield item
+        try:
+            while (chunk := _unwrap(self._sync.get())) is not None:
+                yield chunk
+        finally:
+            self._abandoned()
 
     async def __aiter__(self) -> AsyncIterator[Chunk]:
         if self._async is None:
             raise RuntimeError("this generation is read from threads: use for")
-        while True:
-            item = await self._async.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, dict)
-            yield item
+        try:
+            while (chunk := _unwrap(await self._async.get())) is not None:
+                yield chunk
+        finally:
+            self._abandoned()
+
+    def _abandoned(self) -> None:
+        """A reader that stops before the end (a client gone, Ctrl-C, an error of its own)
+        leaves nobody to read the rest: stop generating it."""
+        if not self._ended.is_set():
+            self.cancel()
+
+
+def _unwrap(item: object) -> Chunk | None:
+    """A queued item as the reader gets it: a chunk, None at the end, or the error raised."""
+    if item is _END:
+        return None
+    if isinstance(item, BaseException):
+        raise item
+    assert isinstance(item, dict)
+    return item

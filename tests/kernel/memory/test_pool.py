@@ -8,7 +8,7 @@ import mmap
 import os
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from ainos.errors import (
     PoolExhausted,
 )
 from ainos.kernel.memory import MemoryPoolStats, PinnedHandle, PinnedPool
+from ainos.kernel.memory import _pool as pool_module
 
 PAGE = 4096
 MiB = 1 << 20
@@ -386,3 +387,189 @@ def test_a_freed_block_comes_back_zeroed() -> None:
         second = pool.alloc(4096, "b")
         assert second.offset == first.offset  # the same block, handed to someone else
         assert bytes(pool.view(second)) == bytes(4096)
+
+
+# -- clearing outside the lock -----------------------------------------------------------------
+
+HANG_GUARD = 30.0  # seconds; only ever reached when something is broken
+
+
+class _HeldClears:
+    """Replaces the pool's zeroing: each clear announces itself, then waits for ``release``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+        self.cleared: list[tuple[int, int]] = []
+        real = pool_module._zero
+
+        def held(address: int, size: int) -> None:
+            self.entered.release()
+            assert self.release.wait(HANG_GUARD), "a clear was held past the hang guard"
+            real(address, size)
+            self.cleared.append((address, size))
+
+        monkeypatch.setattr(pool_module, "_zero", held)
+
+    def wait_entered(self, count: int = 1) -> None:
+        for _ in range(count):
+            assert self.entered.acquire(timeout=HANG_GUARD), "no clear started"
+
+
+def _in_thread(target: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    """Run ``target`` on a daemon thread; the list gets its result or the exception raised."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(target())
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _finished(thread: threading.Thread, outcome: list[object]) -> object:
+    thread.join(HANG_GUARD)
+    assert not thread.is_alive(), "the call waited for a clear running on another thread"
+    assert len(outcome) == 1
+    return outcome[0]
+
+
+def test_a_clear_does_not_hold_up_other_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = _HeldClears(monkeypatch)
+    with PinnedPool(MiB, lock=False, cuda=False) as pool:
+        big = pool.alloc(MiB // 2, "a")
+        pool.array(big)[:] = 0xAB
+        freer, freed = _in_thread(lambda: pool.free(big, "a"))
+        try:
+            held.wait_entered()
+            # While the big block is being cleared, the rest of the pool keeps working.
+            small = _finished(*_in_thread(lambda: pool.alloc(PAGE, "b")))
+            assert isinstance(small, PinnedHandle)
+            assert small.offset >= MiB // 2  # not inside the block being cleared
+            stats = _finished(*_in_thread(pool.stats))
+            assert isinstance(stats, MemoryPoolStats)
+            # Bytes being cleared are not free and belong to nobody.
+            assert stats.used_bytes == MiB // 2 + PAGE
+            assert stats.free_bytes == MiB // 2 - PAGE
+            assert (stats.block_count, stats.owner_count, stats.requested_bytes) == (1, 1, PAGE)
+            assert _finished(*_in_thread(pool.handles)) == [small]
+            with pytest.raises(InvalidHandle, match="not live"):
+                pool.view(big)
+        finally:
+            held.release.set()
+        assert _finished(freer, freed) is None
+        assert held.cleared == [(pool._arena.address + big.offset, MiB // 2)]
+        stats = pool.stats()
+        assert (stats.used_bytes, stats.block_count) == (PAGE, 1)
+        assert bytes(pool.view(pool.alloc(MiB // 2, "c"))) == bytes(MiB // 2)
+
+
+class _SignallingCondition(threading.Condition):
+    """A Condition that tells the test when someone starts waiting on it."""
+
+    def __init__(self, lock: threading.Lock, waiting: threading.Event) -> None:
+        super().__init__(lock)
+        self._waiting = waiting
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._waiting.set()
+        return super().wait(timeout)
+
+
+def test_alloc_waits_for_a_clear_it_needs_and_gets_zeroes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held = _HeldClears(monkeypatch)
+    with PinnedPool(MiB, lock=False, cuda=False) as pool:
+        waiting = threading.Event()
+        pool._cleared = _SignallingCondition(pool._mutex, waiting)
+        whole = pool.alloc(MiB, "a")
+        pool.array(whole)[:] = 0xCD
+        freer, freed = _in_thread(lambda: pool.free(whole, "a"))
+        try:
+            held.wait_entered()
+            # The only memory that fits is being cleared: the request waits, it does not fail.
+            allocator, allocated = _in_thread(lambda: pool.alloc(MiB, "b"))
+            assert waiting.wait(HANG_GUARD), "alloc neither waited nor failed"
+            assert not allocated
+        finally:
+            held.release.set()
+        assert _finished(freer, freed) is None
+        again = _finished(allocator, allocated)
+        assert isinstance(again, PinnedHandle)
+        assert again.offset == whole.offset
+        assert bytes(pool.view(again)) == bytes(MiB)  # nothing of the first client is left
+        assert pool.stats().failed_allocations == 0
+
+
+def test_alloc_still_fails_when_the_arena_is_really_full(pool: PinnedPool) -> None:
+    pool.alloc(MiB // 2, "a")
+    pool.alloc(MiB // 4, "a")
+    with pytest.raises(PoolExhausted):
+        pool.alloc(MiB // 2, "b")  # nothing is being cleared: no wait, just the error
+    assert pool.stats().failed_allocations == 1
+
+
+def test_free_owner_clears_every_block_outside_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = _HeldClears(monkeypatch)
+    with PinnedPool(MiB, lock=False, cuda=False) as pool:
+        dead = [pool.alloc(PAGE * (i + 1), "dead") for i in range(4)]
+        for handle in dead:
+            pool.array(handle)[:] = 0xEF
+        freer, freed = _in_thread(lambda: pool.free_owner("dead"))
+        try:
+            held.wait_entered()  # the first of the dead client's blocks is being cleared
+            live = _finished(*_in_thread(lambda: pool.alloc(PAGE, "live")))
+            assert isinstance(live, PinnedHandle)
+            stats = _finished(*_in_thread(pool.stats))
+            assert isinstance(stats, MemoryPoolStats)
+            assert (stats.block_count, stats.owner_count) == (1, 1)
+            assert pool.handles("dead") == []
+        finally:
+            held.release.set()
+        assert _finished(freer, freed) == dead
+        assert sorted(size for _, size in held.cleared) == sorted(h.block_size for h in dead)
+        pool.free(live, "live")
+        stats = pool.stats()
+        assert (stats.used_bytes, stats.block_count, stats.owner_count) == (0, 0, 0)
+        assert stats.largest_free_block_bytes == MiB
+        assert bytes(pool.view(pool.alloc(MiB, "next"))) == bytes(MiB)
+
+
+def test_close_waits_for_a_clear_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = PinnedPool(MiB, lock=False, cuda=False)
+    arena = pool._arena
+    mapped_when_written: list[bool] = []
+    real = pool_module._zero
+
+    def checked(address: int, size: int) -> None:
+        mapped_when_written.append(not arena.closed)
+        real(address, size)  # would fault, or scribble on reused memory, had close unmapped
+
+    monkeypatch.setattr(pool_module, "_zero", checked)
+    held = _HeldClears(monkeypatch)  # holds each clear, then runs ``checked``
+    waiting = threading.Event()
+    pool._cleared = _SignallingCondition(pool._mutex, waiting)
+    big = pool.alloc(MiB // 2, "a")
+    freer, freed = _in_thread(lambda: pool.free(big, "a"))
+    try:
+        held.wait_entered()
+        closer, closed = _in_thread(pool.close)
+        assert waiting.wait(HANG_GUARD), "close did not wait for the clear"
+        assert pool.closed  # refuses new work while it waits
+        with pytest.raises(PoolClosed):
+            pool.alloc(PAGE, "b")
+        with pytest.raises(PoolClosed):
+            pool.free_owner("a")
+        assert not arena.closed
+    finally:
+        held.release.set()
+    assert _finished(freer, freed) is None
+    assert _finished(closer, closed) is None
+    assert mapped_when_written == [True]
+    assert arena.closed
+    pool.close()  # still idempotent

@@ -38,11 +38,21 @@ DEFAULT_MIN_BLOCK = 4096
 _log = logging.getLogger("ainos.kernel.memory")
 
 
+def _zero(address: int, size: int) -> None:
+    """Clear ``size`` bytes at ``address``. Module-level so tests can observe or hold a clear."""
+    ctypes.memset(address, 0, size)
+
+
 class PinnedPool:
     """A page-locked shared arena handing out blocks to named owners (client ids).
 
     Thread-safe: one lock guards the allocator and the handle table. ``fd`` is what the
     daemon sends to clients (:func:`send_arena_fd`); they map it with :class:`ArenaMapping`.
+
+    Freed blocks are zeroed outside the lock (clearing the whole arena takes tens of ms, and
+    every other call would wait on it). Meanwhile the block is "being cleared": gone from the
+    handle table but still allocated in the buddy allocator, so nobody can be handed it and
+    it cannot coalesce; it goes back to the allocator only once it is all zero.
     """
 
     def __init__(
@@ -65,6 +75,10 @@ class PinnedPool:
         self._arena_id = uuid.uuid4().hex[:16]
         self._allocator = BuddyAllocator(total, min_block)
         self._mutex = threading.Lock()
+        # Notified whenever a clear finishes: alloc waiting for memory, close waiting to unmap.
+        self._cleared = threading.Condition(self._mutex)
+        self._clearing = 0  # blocks detached from the handle table and not yet zeroed
+        self._torn_down = False  # close() has unmapped (``_closed`` is set before it waits)
         self._handles: dict[int, PinnedHandle] = {}
         self._by_owner: dict[str, set[int]] = {}
         self._ids = itertools.count(1)
@@ -147,6 +161,14 @@ class PinnedPool:
                     f"({self._allocator.max_block} bytes)"
                 )
             got = self._allocator.allocate(size)
+            # Blocks being cleared come back within one memset, so a request they could
+            # satisfy waits for them rather than failing spuriously (and a sequential
+            # free-then-alloc from two clients never depends on who wins the race). It only
+            # fails when nothing is in flight: the arena really is too full.
+            while got is None and self._clearing:
+                self._cleared.wait()
+                self._check_open()
+                got = self._allocator.allocate(size)
             if got is None:
                 self._failed += 1
                 raise PoolExhausted(
@@ -168,7 +190,10 @@ class PinnedPool:
             return handle
 
     def free(self, handle: PinnedHandle, owner: str) -> None:
-        """Release ``handle`` on behalf of ``owner``, who must be the one holding it."""
+        """Release ``handle`` on behalf of ``owner``, who must be the one holding it.
+
+        Returns once the block is zeroed and free again; the zeroing runs without the lock.
+        """
         with self._mutex:
             self._check_open()
             live = self._live(handle)
@@ -176,17 +201,22 @@ class PinnedPool:
                 raise HandleNotOwned(
                     f"handle {handle.handle_id} belongs to {live.owner!r}, not {owner!r}"
                 )
-            self._release(live)
+            self._detach(live)
+        self._clear([live])
 
     def free_owner(self, owner: str) -> list[PinnedHandle]:
-        """Release everything ``owner`` holds (it disconnected or died); returns what was freed."""
+        """Release everything ``owner`` holds (it disconnected or died); returns what was freed.
+
+        Like :meth:`free`, returns once every block is zeroed and free again.
+        """
         with self._mutex:
             self._check_open()
             ids = self._by_owner.get(owner, set())
             freed = [self._handles[i] for i in sorted(ids)]
             for handle in freed:
-                self._release(handle)
-            return freed
+                self._detach(handle)
+        self._clear(freed)
+        return freed
 
     def handles(self, owner: str | None = None) -> list[PinnedHandle]:
         """Live handles, oldest first; only ``owner``'s when given."""
@@ -215,7 +245,12 @@ class PinnedPool:
     # -- state ---------------------------------------------------------------------------
 
     def stats(self) -> MemoryPoolStats:
-        """Every figure measured from the allocator and the arena at this instant."""
+        """Every figure measured from the allocator and the arena at this instant.
+
+        Blocks being cleared are neither free nor anyone's: they count in ``used_bytes`` (the
+        allocator still holds them) but not in ``block_count``, ``owner_count`` or
+        ``requested_bytes``, which describe live allocations only.
+        """
         with self._mutex:
             allocator = self._allocator
             free = allocator.free_bytes
@@ -228,7 +263,7 @@ class PinnedPool:
                 requested_bytes=self._requested,
                 largest_free_block_bytes=largest,
                 min_block_bytes=allocator.min_block,
-                block_count=allocator.allocated_count,
+                block_count=len(self._handles),
                 owner_count=len(self._by_owner),
                 fragmentation_ratio=1.0 - largest / free if free else 0.0,
                 failed_allocations=self._failed,
@@ -243,12 +278,16 @@ class PinnedPool:
         """Unregister from CUDA, unlock, unmap, close the memfd. Idempotent.
 
         Views still held stay valid (their pages are unmapped when the last is released);
-        clients' own mappings are untouched.
+        clients' own mappings are untouched. Waits for clears in flight (they write through
+        the arena's raw address, which must stay mapped); new frees are refused meanwhile.
         """
         with self._mutex:
-            if self._closed:
-                return
             self._closed = True
+            while self._clearing:
+                self._cleared.wait()
+            if self._torn_down:  # a concurrent close() got here first
+                return
+            self._torn_down = True
             if self._registrar is not None:
                 try:
                     self._registrar.unregister(self._arena.address)
@@ -293,13 +332,41 @@ class PinnedPool:
             raise InvalidHandle(f"handle {handle.handle_id} does not match the pool's record")
         return live
 
-    def _release(self, handle: PinnedHandle) -> None:
-        # The whole block, not just the requested bytes: a client maps the arena, not a slice.
-        ctypes.memset(self._arena.address + handle.offset, 0, handle.block_size)
-        self._allocator.free(handle.offset)
+    def _detach(self, handle: PinnedHandle) -> None:
+        """Take a live block from its owner; it stays allocated until :meth:`_clear` zeroes it."""
         del self._handles[handle.handle_id]
         owned = self._by_owner[handle.owner]
         owned.discard(handle.handle_id)
         if not owned:
             del self._by_owner[handle.owner]
         self._requested -= handle.size
+        self._clearing += 1
+
+    # -- clearing (caller does NOT hold the mutex) -----------------------------------------
+
+    def _clear(self, blocks: list[PinnedHandle]) -> None:
+        """Zero detached blocks without the mutex, returning each to the allocator when done.
+
+        The arena cannot be unmapped meanwhile: close() waits until ``_clearing`` is 0.
+        """
+        address = self._arena.address
+        done = 0
+        try:
+            for block in blocks:
+                # The whole block, not the requested bytes: a client maps the arena, not a slice.
+                _zero(address + block.offset, block.block_size)
+                with self._mutex:
+                    self._allocator.free(block.offset)
+                    self._clearing -= 1
+                    self._cleared.notify_all()
+                done += 1
+        finally:
+            if done < len(blocks):
+                # Interrupted (an exception out of the zeroing): the rest may hold old data, so
+                # they stay allocated forever (counted as used) rather than being handed out.
+                with self._mutex:
+                    self._clearing -= len(blocks) - done
+                    self._cleared.notify_all()
+                _log.error(
+                    "pinned pool: %d blocks not cleared; kept out of use", len(blocks) - done
+                )

@@ -187,7 +187,9 @@ class BoostPriorityParams(Record):
     pid: int = Field(gt=0)
     priority: Priority
     os_scheduling: bool = Field(
-        default=True, description="Also change the process's nice value and scheduling class."
+        default=True,
+        description="Also change the process's OS scheduling where permitted: policy, nice "
+        "value, CPU affinity and cgroup v2 CPU weight.",
     )
 
 

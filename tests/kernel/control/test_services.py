@@ -115,7 +115,8 @@ def test_registration_and_boost(client: EmbeddedClient, services: KernelServices
     assert registration.pid == os.getpid()
     found = {p.pid: p for p in client.list_ai_processes().processes}
     assert "onnxruntime" in found[os.getpid()].runtimes
-    boost = client.boost_priority(os.getpid(), Priority.INTERACTIVE)
+    # The test runner's own OS scheduling is left alone (it could move it between cgroups).
+    boost = client.boost_priority(os.getpid(), Priority.INTERACTIVE, os_scheduling=False)
     assert boost.runtimes == [registration.runtime_id]
     assert boost.applied
     # jobs now default to the boosted class

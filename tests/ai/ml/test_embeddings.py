@@ -15,7 +15,9 @@ from ainos.ai.ml import (
     EmbeddingService,
     ModelCatalog,
     bucket_length,
+    physical_cores,
 )
+from ainos.ai.ml._embedding_runs import run_layout
 from ainos.errors import DeadlineExceeded, InvalidArgument, ModelNotFound, QueueFull
 from ainos.kernel.scheduler import CpuExecutor, Scheduler
 from ainos.protocol.scheduler import ClientIdentity, Priority
@@ -162,3 +164,35 @@ def test_load_and_unload(service: EmbeddingService) -> None:
     assert [m.alias for m in service.loaded()] == [MODEL]
     assert service.unload(MODEL)
     assert service.loaded() == []
+
+
+def _runs_by_cores(service: EmbeddingService) -> dict[str, float]:
+    families = {f.name: f for f in service.metrics.families()}
+    return {s.labels["cores"]: s.value for s in families["ainos_model_runs_total"].samples}
+
+
+def test_a_loaded_model_runs_on_its_own_executor_with_a_slot_per_core(
+    service: EmbeddingService, scheduler: Scheduler
+) -> None:
+    service.load(MODEL)
+    name = service.executor(MODEL)
+    assert name == f"onnx:{MODEL}"
+    executors = {e.name: e for e in scheduler.stats().executors}
+    layout = run_layout(["CPUExecutionProvider"], physical_cores())
+    assert executors[name].slots == layout.slots
+    assert service.unload(MODEL)
+    assert name not in {e.name for e in scheduler.stats().executors}
+    service.load(MODEL)  # and back: the executor's name is free again
+    assert service.executor(MODEL) == name
+
+
+def test_batch_class_requests_compute_on_one_low_priority_thread(
+    service: EmbeddingService, fp32_model: EmbeddingModel
+) -> None:
+    text = TEXTS[:1]  # one length bucket: one job, one run
+    result = service.embed(MODEL, text, priority=Priority.BATCH)
+    np.testing.assert_allclose(result.vectors, fp32_model.embed(text), atol=1e-5)
+    side_by_side = run_layout(["CPUExecutionProvider"], physical_cores()).side_by_side
+    assert _runs_by_cores(service) == ({"one": 1.0} if side_by_side else {"all": 1.0})
+    service.embed(MODEL, text)  # interactive and alone: on every core
+    assert _runs_by_cores(service)["all"] == (1.0 if side_by_side else 2.0)

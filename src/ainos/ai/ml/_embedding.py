@@ -85,7 +85,11 @@ class EmbeddingModel:
         policy: ProviderPolicy = ProviderPolicy.DEFAULT,
     ) -> None:
         self._tokenizer = tokenizer
-        self._session = _session(Path(model_path), intra_op_threads or physical_cores(), policy)
+        self._path = Path(model_path)
+        self._policy = policy
+        self._threads = intra_op_threads or physical_cores()
+        self._session = _session(self._path, self._threads, policy)
+        self._single_thread: Any = None
         self._inputs = tuple(i.name for i in self._session.get_inputs())
         outputs = {o.name: o for o in self._session.get_outputs()}
         if SENTENCE_EMBEDDING not in outputs or not set(self._inputs) <= set(INPUT_NAMES):
@@ -124,6 +128,24 @@ class EmbeddingModel:
         """The ``onnxruntime.InferenceSession``, for callers that run it themselves (the
         scheduler); its output ``sentence_embedding`` is what :meth:`run` returns."""
         return self._session
+
+    @property
+    def intra_op_threads(self) -> int:
+        return self._threads
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self._session.get_providers())
+
+    def single_thread_session(self) -> Any:
+        """A second session on the same file computing on the calling thread alone (one
+        intra-op thread); made on first call. Several of its runs side by side use a CPU's
+        cores better than one run spread over them (see ``ai.ml._embedding_runs``)."""
+        if self._threads == 1:
+            return self._session
+        if self._single_thread is None:
+            self._single_thread = _session(self._path, 1, self._policy)
+        return self._single_thread
 
     @property
     def dimension(self) -> int:

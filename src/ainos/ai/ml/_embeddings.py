@@ -1,7 +1,8 @@
 """Embeddings served through the system layer's scheduler.
 
 A request is tokenised here, padded to a length bucket (a power of two), and submitted as one
-scheduler job whose rows are its texts. Jobs of the same model and bucket share a batching
+scheduler job whose rows are its texts, to the model's own executor (``onnx:<alias>``, a
+slot per core; see ``_embedding_runs``). Jobs of the same model and bucket share a batching
 key, so the scheduler merges concurrent requests into one session run and splits the
 result; a request never waits to fill a batch on an idle device. Runs can be aborted
 (``RunOptions.terminate``) for a deadline or to make way for realtime work.
@@ -17,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ainos.ai.ml._bert_graph import SENTENCE_EMBEDDING
 from ainos.ai.ml._catalog import EMBEDDING_VARIANTS, CatalogEntry, ModelCatalog
 from ainos.ai.ml._convert import convert_sentence_encoder
 from ainos.ai.ml._embedding import EmbeddingModel
+from ainos.ai.ml._embedding_runs import EmbeddingRun, run_layout
 from ainos.ai.ml._gate import GateStats, ModelGate
 from ainos.ai.ml._model_metrics import ModelMetrics
 from ainos.ai.ml._outcome import request_outcome
@@ -30,7 +33,7 @@ from ainos.errors import (
 )
 from ainos.kernel.scheduler import (
     ArrayBatching,
-    CancelToken,
+    CpuExecutor,
     Feeds,
     Job,
     JobHandle,
@@ -51,6 +54,7 @@ __all__ = [
 
 Progress = Callable[[str, float], None]
 _MIN_BUCKET = 8
+EXECUTOR_PREFIX = "onnx:"  # + the model's alias: the executor running its batches
 MAX_TEXTS_PER_REQUEST = 2048
 
 
@@ -89,20 +93,10 @@ class EmbeddingResult:
     queue_position: int  # place in line the request waited at (0: admitted at once)
 
 
-class _CountedRun:
-    """The session run, counting the rows of each (possibly merged) batch it is given."""
-
-    def __init__(self, run: OnnxRun, alias: str, metrics: ModelMetrics) -> None:
-        self._run, self._alias, self._metrics = run, alias, metrics
-
-    def __call__(self, feeds: Feeds, token: CancelToken) -> list[np.ndarray[Any, Any]]:
-        self._metrics.batch(self._alias, len(feeds["input_ids"]))
-        return self._run(feeds, token)
-
-
 @dataclass(frozen=True)
 class PreparedEmbedding:
-    work: _CountedRun
+    work: EmbeddingRun
+    device: str  # the model's executor
     feeds: Feeds
     batching: ArrayBatching
     key: str
@@ -114,7 +108,8 @@ class _Loaded:
     entry: CatalogEntry
     variant: str
     model: EmbeddingModel
-    run: _CountedRun
+    run: EmbeddingRun
+    executor: str
     input_names: tuple[str, ...]
     gate: ModelGate
     load_seconds: float
@@ -153,12 +148,16 @@ class EmbeddingService:
             started = time.perf_counter()
             chosen = variant or self._choose(entry, progress)[0]
             model = self._open(entry, chosen, progress)
+            self.unload(alias)  # another variant of it, loaded before
+            run, executor = self._executor(alias, model)
+            self._scheduler.add_executor(executor)
             input_names = tuple(i.name for i in model.session.get_inputs())
             loaded = _Loaded(
                 entry,
                 chosen,
                 model,
-                _CountedRun(OnnxRun(model.session, ["sentence_embedding"]), alias, self.metrics),
+                run,
+                executor.slots.name,
                 input_names,
                 ModelGate(
                     alias,
@@ -170,6 +169,23 @@ class EmbeddingService:
             with self._lock:
                 self._loaded[alias] = loaded
             return self._describe(loaded)
+
+    def _executor(self, alias: str, model: EmbeddingModel) -> tuple[EmbeddingRun, CpuExecutor]:
+        """The model's own executor, a slot per core, and the work that runs its batches."""
+        layout = run_layout(model.providers, model.intra_op_threads)
+        wide = OnnxRun(model.session, [SENTENCE_EMBEDDING])
+        narrow = None
+        if layout.side_by_side:
+            narrow = OnnxRun(model.single_thread_session(), [SENTENCE_EMBEDDING])
+        run = EmbeddingRun(
+            wide, narrow, lambda rows, side_by_side: self.metrics.batch(alias, rows, side_by_side)
+        )
+        executor = CpuExecutor(
+            f"{EXECUTOR_PREFIX}{alias}",
+            slots=layout.slots,
+            background_slots=layout.background_slots,
+        )
+        return run, executor
 
     def _open(self, entry: CatalogEntry, variant: str, progress: Progress | None) -> EmbeddingModel:
         if entry.format is ModelFormat.ONNX:
@@ -189,8 +205,19 @@ class EmbeddingService:
         return EmbeddingModel.from_converted(converted)
 
     def unload(self, alias: str) -> bool:
+        """Unload a model with no request in flight; False if it was not loaded."""
         with self._lock:
-            return self._loaded.pop(alias, None) is not None
+            loaded = self._loaded.get(alias)
+            if loaded is None:
+                return False
+            busy = loaded.gate.stats()
+            if busy.in_flight or busy.waiting:
+                raise InvalidArgument(
+                    f"model {alias!r} has {busy.in_flight + busy.waiting} requests in flight"
+                )
+            del self._loaded[alias]
+        self._scheduler.remove_executor(loaded.executor)
+        return True
 
     def loaded(self) -> list[LoadedModel]:
         with self._lock:
@@ -240,6 +267,10 @@ class EmbeddingService:
     def session(self, alias: str) -> Any:
         """The loaded model's ONNX Runtime session (for callers binding their own memory)."""
         return self._get(alias, autoload=True).model.session
+
+    def executor(self, alias: str) -> str:
+        """The name of the executor running the model's batches."""
+        return self._get(alias, autoload=True).executor
 
     def dimension(self, alias: str) -> int:
         return self._get(alias, autoload=True).model.dimension
@@ -321,6 +352,7 @@ class EmbeddingService:
         length = bucket_length(max(counts), tokenizer.max_length)
         return PreparedEmbedding(
             loaded.run,
+            loaded.executor,
             self._feeds(loaded, tokenizer, encodings, length),
             ArrayBatching(),
             self._key(loaded, length),
@@ -377,6 +409,7 @@ class EmbeddingService:
                     priority=priority,
                     client=client,
                     model=key,
+                    device=loaded.executor,
                     deadline_ms=deadline_ms,
                     batch_key=key,
                     rows=len(indices),

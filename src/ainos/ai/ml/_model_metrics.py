@@ -1,4 +1,5 @@
-"""Per-model serving metrics: requests by outcome, queue and compute time, batch sizes."""
+"""Per-model serving metrics: requests by outcome, queue and compute time, batch sizes,
+session runs by width."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class _Model:
     timed: int = 0
     tokens: int = 0
     batches: Counter[int] = field(default_factory=Counter)
+    runs: Counter[str] = field(default_factory=Counter)  # by width: "all" cores or "one"
 
 
 class ModelMetrics:
@@ -48,9 +50,12 @@ class ModelMetrics:
                 model.timed += 1
                 model.tokens += tokens
 
-    def batch(self, alias: str, rows: int) -> None:
+    def batch(self, alias: str, rows: int, side_by_side: bool = False) -> None:
+        """A session run of ``rows`` rows, on one thread beside others or on every core."""
         with self._lock:
-            self._model(alias).batches[rows] += 1
+            model = self._model(alias)
+            model.batches[rows] += 1
+            model.runs["one" if side_by_side else "all"] += 1
 
     def families(self) -> list[MetricFamily]:
         requests = MetricFamily("ainos_model_requests_total", "counter", "Requests by outcome.")
@@ -64,8 +69,15 @@ class ModelMetrics:
         batches = MetricFamily(
             "ainos_model_batch_size", "histogram", "Rows per session run (merged requests)."
         )
+        runs = MetricFamily(
+            "ainos_model_runs_total",
+            "counter",
+            "Session runs by cores used: all (a run alone) or one (runs side by side).",
+        )
         with self._lock:
             for alias, model in sorted(self._models.items()):
+                for width, count in sorted(model.runs.items()):
+                    runs.add(count, model=alias, cores=width)
                 for outcome, count in sorted(model.requests.items()):
                     requests.add(count, model=alias, outcome=outcome)
                 queue.add(model.queue_seconds, "_sum", model=alias)
@@ -80,4 +92,4 @@ class ModelMetrics:
                 batches.add(total, "_bucket", model=alias, le="+Inf")
                 batches.add(sum(rows * n for rows, n in model.batches.items()), "_sum", model=alias)
                 batches.add(total, "_count", model=alias)
-        return [requests, queue, compute, tokens, batches]
+        return [requests, queue, compute, tokens, batches, runs]

@@ -26,6 +26,7 @@ def register_ml_operations(
             batching=prepared.batching,
             batch_key=prepared.key,
             model=prepared.key,
+            device=prepared.device,
             abortable=True,
         )
 

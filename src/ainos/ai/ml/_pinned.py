@@ -87,7 +87,12 @@ def register_pinned_operations(
                 unregister()
             return {"rows": rows, "dimension": dimension, "output_handle_id": target.handle_id}
 
-        return PreparedWork(work=work, model=f"{model}:pinned", abortable=True)
+        return PreparedWork(
+            work=work,
+            model=f"{model}:pinned",
+            abortable=True,
+            device=embeddings.executor(model),
+        )
 
     registry.register(
         "embed.pinned",

@@ -34,6 +34,7 @@ class PreparedWork:
     estimated_cost_ms: float | None = None
     memory_bytes: int = 0
     abortable: bool = False
+    device: str = "cpu:0"  # the executor that runs it
 
 
 @dataclass(frozen=True)

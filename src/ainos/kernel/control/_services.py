@@ -378,6 +378,7 @@ class KernelServices:
             priority=priority,
             client=session.identity(),
             model=prepared.model,
+            device=prepared.device,
             deadline_ms=params.deadline_ms,
             estimated_cost_ms=prepared.estimated_cost_ms,
             batch_key=prepared.batch_key,

@@ -14,7 +14,7 @@ through ``RunOptions.terminate``.
 """
 
 from ._config import BatchingConfig, Discipline, ExecutorSlots, PolicyConfig
-from ._cpu import BackgroundPriority, CpuExecutor
+from ._cpu import BackgroundPriority, CpuExecutor, current_lane
 from ._decisions import Abort, CancelOutcome, Decisions, Dispatch, Failure, Lane, Slice
 from ._executor import BatchRun, Executor, RunReport
 from ._onnx import OnnxModelFile, OnnxRun, SessionLike, session_options
@@ -56,6 +56,7 @@ __all__ = [
     "SessionLike",
     "Slice",
     "Work",
+    "current_lane",
     "new_job_id",
     "render_prometheus",
     "scheduler_families",

@@ -21,10 +21,23 @@ from ._os import apply_priority
 from ._process import ProcessWorker
 from ._token import RunAborted
 
-__all__ = ["BackgroundPriority", "CpuExecutor"]
+__all__ = ["BackgroundPriority", "CpuExecutor", "current_lane"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+_worker = threading.local()
+
+
+def current_lane() -> Lane | None:
+    """The lane of the executor worker thread calling this, None off a worker thread.
+
+    Work uses it to compute on the calling thread when that thread runs at a low OS
+    priority: engine threads it would start instead do not inherit the lowered priority.
+    """
+    lane: Lane | None = getattr(_worker, "lane", None)
+    return lane
+
 
 _Item = tuple[BatchRun, Callable[[RunReport], None]] | Callable[[], None] | None
 
@@ -126,6 +139,7 @@ class CpuExecutor:
         self._threads.clear()
 
     def _work(self, lane: Lane) -> None:
+        _worker.lane = lane
         worker = None
         try:
             worker = self._configure(lane)

@@ -3,7 +3,8 @@
 Side by side in one run, per sequence length and closed-loop concurrency:
 
 - (a) one shared ``InferenceSession`` called from N threads at batch 1 (what a user writes);
-- (b) the same session at its best batch size, single-threaded (the limit);
+- (b) the same model at its best batch size and layout (the limit): one run at a time on
+  every core, or one single-thread run per core side by side, fed from one thread each;
 - (c) ``Runtime().embeddings.embed`` from N threads, one text per request;
 - (d) the daemon's ``POST /v1/embeddings`` from N client threads over keep-alive HTTP.
 
@@ -61,7 +62,7 @@ Worker = Callable[[int], tuple[Request, Callable[[], None]]]  # index -> (reques
 
 CASES = {
     "a": "shared session, N threads",
-    "b": "raw ORT, best batch",
+    "b": "raw ORT, best batch and layout",
     "c": "ainos in-process",
     "d": "ainos daemon (HTTP)",
 }
@@ -121,6 +122,7 @@ class SweepPoint:
     batch: int
     sequences_per_second: float
     p50_ms: float  # per run
+    side_by_side: int = 1  # runs at once: 1 on every core, or one per core on one thread each
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,8 @@ class _RawSession:
 
     def __init__(self, model: EmbeddingModel, texts: Sequence[str]) -> None:
         self._session = model.session
+        self._single_thread = model.single_thread_session()
+        self.cores = model.intra_op_threads
         names = {i.name for i in self._session.get_inputs()}
         feeds = model.tokenizer.encode(texts)
         self._batch = {name: array for name, array in feeds.items() if name in names}
@@ -242,8 +246,9 @@ class _RawSession:
         )[0]
         return result
 
-    def run_batch(self, size: int) -> None:
-        self._session.run([_OUTPUT], {name: a[:size] for name, a in self._batch.items()})
+    def run_batch(self, size: int, *, single_thread: bool = False) -> None:
+        session = self._single_thread if single_thread else self._session
+        session.run([_OUTPUT], {name: a[:size] for name, a in self._batch.items()})
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -397,36 +402,61 @@ def _other_fraction(before: _Snapshot, after: _Snapshot, seconds: float) -> floa
     return max(0.0, other / (seconds * cores))
 
 
+def _timed_runs(raw: _RawSession, batch: int, runs_at_once: int, seconds: float) -> list[float]:
+    """Seconds of each run of ``batch`` rows over ``seconds``: one run at a time on every core,
+    or ``runs_at_once`` one-thread runs side by side (a thread each; the engine drops the GIL)."""
+    single = runs_at_once > 1
+    times: list[list[float]] = [[] for _ in range(runs_at_once)]
+    stop = time.perf_counter() + seconds
+
+    def loop(own: list[float]) -> None:
+        raw.run_batch(batch, single_thread=single)  # warm up: the first run plans memory
+        while time.perf_counter() < stop or len(own) < 3:
+            started = time.perf_counter()
+            raw.run_batch(batch, single_thread=single)
+            own.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=loop, args=(own,)) for own in times[1:]]
+    for thread in threads:
+        thread.start()
+    loop(times[0])
+    for thread in threads:
+        thread.join()
+    return [t for own in times for t in own]
+
+
 def _sweep(
     raw: _RawSession, length: int, settings: ServingSettings, progress: Progress
 ) -> tuple[list[SweepPoint], ServingRow]:
-    """Raw throughput at each batch size, one thread; the best becomes row (b)."""
+    """Raw throughput at each batch size, one run at a time on every core and (on a machine
+    with several) one single-thread run per core side by side; the best becomes row (b)."""
     meter = _Meter([psutil.Process()])
     points: list[SweepPoint] = []
     best: ServingRow | None = None
-    for batch in settings.sweep_batches:
-        label = f"(b) {length} tok b={batch}"
-        raw.run_batch(batch)  # warm up: the first run of a shape plans its memory
-        times: list[float] = []
+    layouts = [1] if raw.cores == 1 else [1, raw.cores]
+    steps = len(layouts) * len(settings.sweep_batches)
+    for step, (runs_at_once, batch) in enumerate(
+        (n, b) for n in layouts for b in settings.sweep_batches
+    ):
+        label = f"(b) {length} tok b={batch}" + (f" x{runs_at_once}" if runs_at_once > 1 else "")
+        progress(label, step / steps)
         before = meter.snapshot()
         began = time.perf_counter()
-        while (elapsed := time.perf_counter() - began) < settings.sweep_s or len(times) < 3:
-            started = time.perf_counter()
-            raw.run_batch(batch)
-            times.append(time.perf_counter() - started)
-            progress(label, min(1.0, elapsed / settings.sweep_s))
-        after = meter.snapshot()
-        progress(label, 1.0)
+        times = _timed_runs(raw, batch, runs_at_once, settings.sweep_s)
         elapsed = time.perf_counter() - began
+        after = meter.snapshot()
         ms = np.array(times) * 1000
-        point = SweepPoint(length, batch, batch * len(times) / elapsed, float(np.median(ms)))
+        sequences = batch * len(times)
+        point = SweepPoint(
+            length, batch, sequences / elapsed, float(np.median(ms)), side_by_side=runs_at_once
+        )
         points.append(point)
         if best is None or point.sequences_per_second > best.requests_per_second:
             best = ServingRow(
                 case="b",
                 length=length,
-                concurrency=1,
-                requests=batch * len(times),
+                concurrency=runs_at_once,
+                requests=sequences,
                 seconds=elapsed,
                 p50_ms=float(np.percentile(ms, 50)),
                 p99_ms=float(np.percentile(ms, 99)),
@@ -434,6 +464,7 @@ def _sweep(
                 cpu_seconds=after.cpu - before.cpu,
                 other_cpu_fraction=_other_fraction(before, after, elapsed),
             )
+    progress(f"(b) {length} tok", 1.0)
     assert best is not None
     return points, best
 

@@ -255,7 +255,8 @@ def serving(
         caption="\n".join(
             [
                 *(f"({key}) {what}" for key, what in CASES.items()),
-                "(b): one thread at its best batch, latency per run; batch: rows per run;",
+                "(b): raw at its best batch and layout (N 1: a run on every core; N > 1: N",
+                "one-thread runs side by side), latency per run; batch: rows per run;",
                 "other: the rest of the machine's CPU use meanwhile (noise), of all cores",
             ]
         ),

@@ -60,6 +60,8 @@ def test_chat_json_is_a_chat_completion(run_ainos: Any) -> None:
     assert usage["prompt_tokens"] > 0
     assert 0 < usage["completion_tokens"] <= 16
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    # as the API gives it: with the prompt tokens the KV cache held (none on a fresh load)
+    assert usage["prompt_tokens_details"]["cached_tokens"] >= 0
 
 
 def test_json_schema_constrains_the_output(run_ainos: Any, tmp_path: Path) -> None:

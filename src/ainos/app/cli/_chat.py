@@ -29,6 +29,7 @@ from ainos.ai.ml.llm import (
     ChatStream,
     LlmLimits,
     collect_completion,
+    openai_usage,
     prepare_chat,
 )
 from ainos.app.cli._daemon import DIRECT, SOCKET_OPTION, daemon_http_url, progress_reporter
@@ -163,7 +164,7 @@ class _Outcome:
     """How a generation ended, filled in while its chunks are read."""
 
     finish_reason: str | None = None
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
     chunks: list[Chunk] = field(default_factory=list)
 
 
@@ -173,10 +174,7 @@ def _texts(chunks: Iterable[Chunk], outcome: _Outcome) -> Iterator[str]:
         outcome.chunks.append(chunk)
         usage = chunk.get("usage")
         if isinstance(usage, Mapping):
-            outcome.usage = {
-                key: int(usage.get(key, 0))
-                for key in ("prompt_tokens", "completion_tokens", "total_tokens")
-            }
+            outcome.usage = openai_usage(usage)
         for choice in chunk.get("choices") or ():
             text = (choice.get("delta") or {}).get("content") or choice.get("text")
             if text:

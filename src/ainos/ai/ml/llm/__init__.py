@@ -10,6 +10,7 @@ from ainos.ai.ml.llm._chat import (
     ChatStream,
     RequestError,
     collect_completion,
+    openai_usage,
     prepare_chat,
 )
 from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings, LlmEngine
@@ -33,5 +34,6 @@ __all__ = [
     "RequestError",
     "choose_gpu_layers",
     "collect_completion",
+    "openai_usage",
     "prepare_chat",
 ]

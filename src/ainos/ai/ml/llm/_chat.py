@@ -18,7 +18,14 @@ from typing import Any
 from ainos.ai.ml.llm._tools import ToolPlan, parse_tool_output, plan_tools, render_tool_history
 from ainos.errors import InvalidArgument
 
-__all__ = ["ChatCall", "ChatStream", "RequestError", "collect_completion", "prepare_chat"]
+__all__ = [
+    "ChatCall",
+    "ChatStream",
+    "RequestError",
+    "collect_completion",
+    "openai_usage",
+    "prepare_chat",
+]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
@@ -231,7 +238,7 @@ def _merge_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + rest
 
 
-def _usage(engine_usage: Mapping[str, Any]) -> dict[str, Any]:
+def openai_usage(engine_usage: Mapping[str, Any]) -> dict[str, Any]:
     """OpenAI's usage, with the prompt tokens the KV cache already held (prefix reuse)."""
     usage: dict[str, Any] = {
         k: int(engine_usage.get(k, 0))
@@ -277,7 +284,7 @@ class ChatStream:
         out = self._opening()
         usage = chunk.get("usage")
         if isinstance(usage, Mapping):
-            self.usage = _usage(usage)
+            self.usage = openai_usage(usage)
         for choice in chunk.get("choices") or ():
             text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
             if text:

@@ -450,3 +450,21 @@ def test_a_lone_client_is_never_held_on_an_idle_executor() -> None:
     p.on_complete(only(p.schedule(0.0).dispatches).batch_id, 0.010)
     p.submit(spec("b", key="k"), 0.0101)
     assert only(p.schedule(0.0101).dispatches).rows == 1
+
+
+def test_free_slots_share_the_waiting_jobs_out_and_run_side_by_side() -> None:
+    p = policy(slots=2, default_batching=BatchingConfig(max_batch_size=8, max_queue_delay=0.002))
+    for i in range(5):
+        p.submit(spec(f"a{i}", client=f"c{i}", key="k"), 0.0)
+    first, second = p.schedule(0.0).dispatches  # the rest is not held for the first
+    assert (first.rows, second.rows) == (3, 2)
+    assert set(first.job_ids) | set(second.job_ids) == {f"a{i}" for i in range(5)}
+
+
+def test_sharing_out_never_cuts_a_job() -> None:
+    p = policy(slots=2)
+    p.submit(spec("big", rows=6, key="k"), 0.0, splittable=True)
+    p.submit(spec("small", client="other", rows=1, key="k"), 0.0, splittable=True)
+    first, second = p.schedule(0.0).dispatches
+    assert [(s.job_id, s.size) for s in first.slices] == [("big", 6)]
+    assert [(s.job_id, s.size) for s in second.slices] == [("small", 1)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from ainos.errors import DeadlineExceeded, InvalidArgument, NotFound, QueueFull
@@ -250,12 +250,15 @@ class SchedulingPolicy:
         for executor in self._executors.values():
             reserved = 0
             for lane in (Lane.FOREGROUND, Lane.BACKGROUND):
+                shared: set[str] = set()  # batch keys this pass has given a slot
                 while executor.free(lane) > 0:
-                    dispatch = self._next_batch(executor, lane, now, reserved)
+                    dispatch = self._next_batch(executor, lane, now, reserved, shared)
                     if dispatch is None:
                         break
                     reserved += sum(self._jobs[j].spec.memory_bytes for j in set(dispatch.job_ids))
                     decisions.dispatches.append(dispatch)
+                    if dispatch.batch_key is not None:
+                        shared.add(dispatch.batch_key)
             self._make_way(executor, now, decisions)
         return decisions
 
@@ -468,7 +471,12 @@ class SchedulingPolicy:
         return found
 
     def _next_batch(
-        self, executor: _Executor, lane: Lane, now: float, reserved: int
+        self,
+        executor: _Executor,
+        lane: Lane,
+        now: float,
+        reserved: int,
+        shared: Collection[str] = (),
     ) -> Dispatch | None:
         candidates = self._candidates(executor, lane, now)
         free = None if self._free_memory is None else self._free_memory(executor.slots.name)
@@ -525,10 +533,12 @@ class SchedulingPolicy:
         # the clients of this key's run that just ended are likely still coming back (a
         # closed loop would otherwise settle at half-size batches). A lone client's last run
         # finished one job, so it is never held on an idle executor; nor is the rest of a
-        # job cut into chunks, which finished none.
+        # job cut into chunks, which finished none; nor what is left of jobs this pass has
+        # just shared out among free slots.
         if (
             rows < limit
             and head.spec.batch_key is not None
+            and head.spec.batch_key not in shared
             and head.spec.priority is not Priority.REALTIME
             and cfg.max_queue_delay > 0
         ):
@@ -540,6 +550,16 @@ class SchedulingPolicy:
             if release is not None and now < release:
                 self._wakeups.append(release)
                 return None
+        free_slots = executor.free(lane)
+        if free_slots > 1 and len(members) > 1:
+            # Several slots free: share the jobs out (whole), so the slots run side by side
+            # rather than one running everything while the others idle.
+            share, taken = -(-rows // free_slots), 0
+            for count, piece in enumerate(slices, 1):
+                taken += piece.size
+                if taken >= share:
+                    members, slices = members[:count], slices[:count]
+                    break
         return self._dispatch(executor, lane, head, members, slices, now)
 
     def _returns_due(

@@ -81,8 +81,8 @@ class EmbeddingRun:
         choosing = self._narrow is not None and current_lane() is not Lane.BACKGROUND
         with self._lock:
             run = self._choose(choosing)
-        self._on_run(len(feeds["input_ids"]), run is not self._wide)
         try:
+            self._on_run(len(feeds["input_ids"]), run is not self._wide)
             return run(feeds, token)
         finally:
             if choosing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ainos.ai.ml import (
     physical_cores,
 )
 from ainos.ai.ml._embedding_runs import run_layout
+from ainos.ai.ml._embeddings import MAX_TEXTS_PER_REQUEST
 from ainos.errors import DeadlineExceeded, InvalidArgument, ModelNotFound, QueueFull
 from ainos.kernel.scheduler import CpuExecutor, Scheduler
 from ainos.protocol.scheduler import ClientIdentity, Priority
@@ -196,3 +198,20 @@ def test_batch_class_requests_compute_on_one_low_priority_thread(
     assert _runs_by_cores(service) == ({"one": 1.0} if side_by_side else {"all": 1.0})
     service.embed(MODEL, text)  # interactive and alone: on every core
     assert _runs_by_cores(service)["all"] == (1.0 if side_by_side else 2.0)
+
+
+def test_a_model_with_requests_in_flight_is_not_unloaded(service: EmbeddingService) -> None:
+    service.load(MODEL)
+    texts = [f"{TEXTS[0]} {i}" for i in range(MAX_TEXTS_PER_REQUEST)]  # a few seconds of work
+    worker = threading.Thread(target=service.embed, args=(MODEL, texts))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while service.loaded()[0].requests_in_flight == 0:
+            assert time.monotonic() < deadline, "the request never started"
+            time.sleep(0.001)
+        with pytest.raises(InvalidArgument, match="requests in flight"):
+            service.unload(MODEL)
+    finally:
+        worker.join(60)
+    assert service.unload(MODEL)

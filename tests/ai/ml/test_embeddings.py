@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,8 +22,8 @@ from ainos.ai.ml import (
 from ainos.ai.ml._embedding_runs import run_layout
 from ainos.ai.ml._embeddings import MAX_TEXTS_PER_REQUEST
 from ainos.errors import DeadlineExceeded, InvalidArgument, ModelNotFound, QueueFull
-from ainos.kernel.scheduler import CpuExecutor, Scheduler
-from ainos.protocol.scheduler import ClientIdentity, Priority
+from ainos.kernel.scheduler import CancelToken, CpuExecutor, Job, Scheduler, new_job_id
+from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
 
 MODEL = "all-minilm-l6-v2"
 TEXTS = [
@@ -214,4 +215,35 @@ def test_a_model_with_requests_in_flight_is_not_unloaded(service: EmbeddingServi
             service.unload(MODEL)
     finally:
         worker.join(60)
+    assert service.unload(MODEL)
+
+
+def test_jobs_submitted_past_the_gate_also_keep_a_model_loaded(
+    service: EmbeddingService, scheduler: Scheduler
+) -> None:
+    """The control plane submits prepared work itself; unloading waits for that too."""
+    prepared = service.prepare(MODEL, TEXTS[:1])
+    started, release = threading.Event(), threading.Event()
+
+    def held_run(feeds: Any, token: CancelToken) -> Any:
+        started.set()
+        assert release.wait(30)
+        return prepared.work(feeds, token)
+
+    spec = JobSpec(
+        job_id=new_job_id(),
+        priority=Priority.INTERACTIVE,
+        client=ClientIdentity(name="control-plane"),
+        device=prepared.device,
+        batch_key=prepared.key,
+    )
+    handle = scheduler.submit(
+        Job(spec=spec, work=held_run, inputs=prepared.feeds, batching=prepared.batching)
+    )
+    assert started.wait(30)
+    with pytest.raises(InvalidArgument, match="still has jobs"):
+        service.unload(MODEL)
+    assert service.is_loaded(MODEL)
+    release.set()
+    handle.result(30)
     assert service.unload(MODEL)

@@ -215,8 +215,9 @@ class EmbeddingService:
                 raise InvalidArgument(
                     f"model {alias!r} has {busy.in_flight + busy.waiting} requests in flight"
                 )
+            # Refused while jobs submitted past the gate (the control plane's) still run.
+            self._scheduler.remove_executor(loaded.executor)
             del self._loaded[alias]
-        self._scheduler.remove_executor(loaded.executor)
         return True
 
     def loaded(self) -> list[LoadedModel]:

@@ -73,9 +73,7 @@ class OnnxRun:
     """Runs a session on feeds; tripping the token sets ``terminate`` on the run in flight.
 
     ``model`` is a live session, or an :class:`OnnxModelFile` (opened on first use in the
-    process that runs it; only then does the run pickle). ``stop_spinning`` asks the
-    session's pool to stop spinning once the run returns (for a session created with
-    spinning on, so it does not steal cores from the next batch).
+    process that runs it; only then does the run pickle).
     """
 
     abortable = True
@@ -84,12 +82,9 @@ class OnnxRun:
         self,
         model: SessionLike | OnnxModelFile,
         output_names: Sequence[str] | None = None,
-        *,
-        stop_spinning: bool = False,
     ) -> None:
         self._model = model
         self._output_names = None if output_names is None else list(output_names)
-        self._stop_spinning = stop_spinning
 
     def __getstate__(self) -> dict[str, Any]:
         if not isinstance(self._model, OnnxModelFile):
@@ -100,8 +95,6 @@ class OnnxRun:
         model = self._model
         session = model.open() if isinstance(model, OnnxModelFile) else model
         options = ort.RunOptions()
-        if self._stop_spinning:
-            options.add_run_config_entry("session.force_spinning_stop", "1")
 
         def terminate() -> None:
             options.terminate = True

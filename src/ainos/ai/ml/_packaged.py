@@ -9,8 +9,10 @@ its ``__init__`` and whatever that imports. Their files are located through
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ainos.errors import ModelNotFound
 
@@ -87,6 +89,17 @@ PACKAGED_CHAT_MODELS: dict[str, PackagedChatModel] = {
 }
 
 
+M = TypeVar("M", bound=_Packaged)
+
+
+def _by_alias(models: Mapping[str, M], alias: str, kind: str) -> M:
+    model = models.get(alias)
+    if model is None:
+        known = ", ".join(sorted(models))
+        raise ModelNotFound(f"no {kind} is called {alias!r} (known: {known})")
+    return model
+
+
 def _installed(distribution: str, suffix: str) -> importlib.metadata.Distribution:
     try:
         return importlib.metadata.distribution(distribution)
@@ -108,10 +121,7 @@ def distribution_dir(distribution: str, directory: str, *, hint: str = "") -> Pa
 
 def packaged_model_dir(alias: str = DEFAULT_EMBEDDING_MODEL) -> Path:
     """The directory of a packaged model, by its alias."""
-    model = PACKAGED_MODELS.get(alias)
-    if model is None:
-        known = ", ".join(sorted(PACKAGED_MODELS))
-        raise ModelNotFound(f"no packaged model is called {alias!r} (known: {known})")
+    model = _by_alias(PACKAGED_MODELS, alias, "packaged model")
     return distribution_dir(model.distribution, model.directory, hint=model.install_hint)
 
 
@@ -131,8 +141,5 @@ def distribution_file(distribution: str, file: str, *, hint: str = "") -> Path:
 
 def packaged_chat_model_file(alias: str = DEFAULT_CHAT_MODEL) -> Path:
     """The GGUF file of a packaged chat model, by its alias."""
-    model = PACKAGED_CHAT_MODELS.get(alias)
-    if model is None:
-        known = ", ".join(sorted(PACKAGED_CHAT_MODELS))
-        raise ModelNotFound(f"no packaged chat model is called {alias!r} (known: {known})")
+    model = _by_alias(PACKAGED_CHAT_MODELS, alias, "packaged chat model")
     return distribution_file(model.distribution, model.file, hint=model.install_hint)

@@ -434,12 +434,9 @@ def _sweep(
     points: list[SweepPoint] = []
     best: ServingRow | None = None
     layouts = [1] if raw.cores == 1 else [1, raw.cores]
-    steps = len(layouts) * len(settings.sweep_batches)
-    for step, (runs_at_once, batch) in enumerate(
-        (n, b) for n in layouts for b in settings.sweep_batches
-    ):
+    for runs_at_once, batch in ((n, b) for n in layouts for b in settings.sweep_batches):
         label = f"(b) {length} tok b={batch}" + (f" x{runs_at_once}" if runs_at_once > 1 else "")
-        progress(label, step / steps)
+        progress(label, 0.0)
         before = meter.snapshot()
         began = time.perf_counter()
         times = _timed_runs(raw, batch, runs_at_once, settings.sweep_s)
@@ -451,6 +448,7 @@ def _sweep(
             length, batch, sequences / elapsed, float(np.median(ms)), side_by_side=runs_at_once
         )
         points.append(point)
+        progress(label, 1.0)
         if best is None or point.sequences_per_second > best.requests_per_second:
             best = ServingRow(
                 case="b",
@@ -464,7 +462,6 @@ def _sweep(
                 cpu_seconds=after.cpu - before.cpu,
                 other_cpu_fraction=_other_fraction(before, after, elapsed),
             )
-    progress(f"(b) {length} tok", 1.0)
     assert best is not None
     return points, best
 

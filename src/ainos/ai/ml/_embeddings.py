@@ -243,7 +243,7 @@ class EmbeddingService:
             alias=loaded.entry.alias,
             variant=loaded.variant,
             task=ModelTask.EMBEDDING,
-            providers=list(loaded.model.session.get_providers()),
+            providers=loaded.model.providers,
             load_seconds=loaded.load_seconds,
             requests_in_flight=gate.in_flight,
             requests_waiting=gate.waiting,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,22 @@ def test_pinned_blocks_are_owned_by_their_session(
     assert freed.freed_bytes == handle.block_size
     with pytest.raises(NotFound):
         client.free_pinned(handle.handle_id)
+
+
+def test_a_session_closing_while_the_pool_closes_leaves_quietly(
+    services: KernelServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = EmbeddedClient(services)
+    client.alloc_pinned(4096)
+    free_owner = services.pool.free_owner
+
+    def pool_closes_first(owner: str) -> list[Any]:
+        services.pool.close()  # the daemon's shutdown wins the race
+        return free_owner(owner)
+
+    monkeypatch.setattr(services.pool, "free_owner", pool_closes_first)
+    client.close()  # raised PoolClosed when the pool closed between check and call
+    assert services.pool.closed
 
 
 def test_a_job_reads_pinned_memory_written_through_a_mapping(client: EmbeddedClient) -> None:

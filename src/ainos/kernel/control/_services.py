@@ -23,6 +23,7 @@ from ainos.errors import (
     HandleNotOwned,
     InvalidArgument,
     NotFound,
+    PoolClosed,
 )
 from ainos.kernel.control._boost import apply_os_priority
 from ainos.kernel.control._jobs import JobRecord, JobTable
@@ -199,10 +200,13 @@ class KernelServices:
             )
         for job_id in jobs:
             self.scheduler.cancel(job_id)
-        if not self.pool.closed:
+        # A pool closed meanwhile (the daemon stopping) has let go of every block already.
+        try:
             freed = self.pool.free_owner(session.owner)
-            if freed:
-                _log.info("freed %d pinned blocks of %s", len(freed), session.owner)
+        except PoolClosed:
+            freed = []
+        if freed:
+            _log.info("freed %d pinned blocks of %s", len(freed), session.owner)
         if session.registration is not None and not pid_still_registered:
             self.processes.unregister(session.peer.pid)
 

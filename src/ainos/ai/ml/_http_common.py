@@ -79,9 +79,10 @@ def from_ainos(error: AinosError) -> ApiError:
     if isinstance(error, JobCancelled):
         return ApiError(503, message, "server_error", "cancelled")
     if isinstance(error, ResponseNotFound):
-        return ApiError(
-            404, message, "invalid_request_error", "previous_response_not_found", error.param
-        )
+        # Only a request's previous_response_id names the code; GET/DELETE of an unknown
+        # id is a plain 404.
+        code = "previous_response_not_found" if error.param == "previous_response_id" else None
+        return ApiError(404, message, "invalid_request_error", code, error.param)
     if isinstance(error, NotFound):
         return ApiError(404, message, "invalid_request_error", "model_not_found", "model")
     if isinstance(error, InvalidArgument):

@@ -140,3 +140,13 @@ def test_unknown_previous_response_is_404(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.responses.create(model=MODEL, previous_response_id="resp_nope", input="hi")
     assert caught.value.code == "previous_response_not_found"
+
+
+def test_retrieving_or_deleting_an_unknown_response_is_a_plain_404(
+    client: openai.OpenAI,
+) -> None:
+    for call in (client.responses.retrieve, client.responses.delete):
+        with pytest.raises(openai.NotFoundError) as caught:
+            call("resp_nope")
+        assert caught.value.code is None
+        assert "resp_nope" in caught.value.message

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp
 
 from ainos.errors import AinosError, InvalidArgument
 
+from ._http_transport import CoalescingHttpProtocol
+
 __all__ = ["HttpServer", "is_loopback"]
 
 
@@ -44,7 +46,12 @@ class HttpServer:
         self.host = host
         self.port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=30
+            app,
+            http=CoalescingHttpProtocol,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

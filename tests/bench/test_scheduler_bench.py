@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import onnxruntime as ort
 
-from ainos.bench.scheduler import build_synthetic_model, run_scheduler_bench
+from ainos.bench.scheduler import _Clients, build_synthetic_model, run_scheduler_bench
 from ainos.kernel.scheduler import session_options
 
 
@@ -52,3 +52,17 @@ def test_a_tiny_run_reports_every_scenario_side_by_side() -> None:
     table = result.table()
     assert [row["scenario"] for row in table] == names
     assert json.loads(json.dumps(result.to_dict()))["scenarios"][0]["name"] == "batch alone"
+
+
+def test_batch_throughput_counts_between_completions_not_whole_jobs_per_run() -> None:
+    def clients(done_at: list[float], seconds: float = 8.0) -> _Clients:
+        measured = _Clients(cast(Any, None), cast(Any, object()), None, cast(Any, None), 64, 20.0)
+        measured.seconds = seconds
+        measured.batch_done_at = done_at
+        measured.rows_done = 64 * len(done_at)
+        return measured
+
+    # Jobs finishing every 1.5 s: 64 / 1.5 rows/s, whichever way the run's edges cut them.
+    assert clients([10.5, 9.0, 12.0, 13.5]).batch_rate() == 64 * 3 / 4.5
+    assert clients([9.0, 10.5]).batch_rate() == 64 * 2 / 8.0  # too few: done over run time
+    assert _Clients(cast(Any, None), None, None, cast(Any, None), 64, 20.0).batch_rate() is None

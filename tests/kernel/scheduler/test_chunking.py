@@ -110,3 +110,28 @@ def test_without_a_hold_bound_work_is_never_cut() -> None:
     c.observe("k", 64, 0.064)
     assert c.plan("k", 0.1, per_row_hint=None, abortable=True).rows is None
     assert c.limit is None
+
+
+def test_a_realtime_request_that_found_the_device_freed_by_an_abort_does_not_grow_chunks() -> None:
+    c = ChunkController(max_hold=0.010, min_rows=1, realtime_window=1.0, predict=False)
+    c.realtime_seen(0.0)
+    c.observe_aborted("k", 8)  # not yet measured: halve to 4
+    assert c.limit == 4
+    c.realtime_dispatched(0.001, 8)  # a short wait, but only because the chunk was aborted
+    assert c.limit == 4
+    c.realtime_dispatched(0.001, 4)  # a short wait behind a chunk that ran: grow by one
+    assert c.limit == 5
+
+
+def test_three_aborts_in_a_row_protect_the_next_smallest_chunk_until_one_finishes() -> None:
+    c = ChunkController(max_hold=0.010, min_rows=2, realtime_window=1.0, predict=False)
+    c.realtime_seen(0.0)
+    for _ in range(2):
+        c.observe_aborted("k", 16)
+        assert not c.plan("k", 0.01, per_row_hint=None, abortable=True).protected
+    c.observe_aborted("k", 16)
+    plan = c.plan("k", 0.01, per_row_hint=None, abortable=True)
+    assert (plan.rows, plan.protected) == (2, True)
+    assert not c.plan("other", 0.01, per_row_hint=None, abortable=True).protected
+    c.observe("k", 2, 0.004)
+    assert not c.plan("k", 0.01, per_row_hint=None, abortable=True).protected

@@ -254,6 +254,30 @@ def test_realtime_preempts_abortable_work_which_is_requeued_intact() -> None:
     assert stats.classes[BATCH].aborted_total == 1
 
 
+def test_work_aborted_again_and_again_gets_a_chunk_that_runs_to_the_end() -> None:
+    # Realtime requests that leave no gap a chunk fits in: every chunk is aborted, so without
+    # protection the batch job would never advance (aging cannot help: realtime still wins).
+    p = policy(predict_realtime=False)
+    p.submit(spec("big", BATCH, rows=64, key="k"), 0.0, abortable=True, splittable=True)
+    now, protected = 0.0, None
+    for i in range(6):
+        run = only(p.schedule(now).dispatches)
+        if not run.preemptible:
+            protected = (i, run.rows)
+            break
+        p.submit(spec(f"r{i}", RT), now + 0.001)
+        [abort] = p.schedule(now + 0.001).aborts
+        assert p.on_aborted(abort.batch_id, now + 0.002) == ["big"]
+        realtime = only(p.schedule(now + 0.002).dispatches)
+        p.on_complete(realtime.batch_id, now + 0.004)
+        now += 0.004
+    assert protected == (3, 1)  # after three aborts in a row: one row, not preemptible
+    p.submit(spec("r-late", RT), now + 0.001)
+    assert p.schedule(now + 0.001).aborts == []  # the protected chunk is waited for
+    assert p.on_complete(run.batch_id, now + 0.003) == []
+    assert only(p.schedule(now + 0.003).dispatches).job_ids == ("r-late",)
+
+
 def test_work_that_cannot_be_aborted_is_waited_for() -> None:
     p = policy()
     p.submit(spec("b", BATCH), 0.0)

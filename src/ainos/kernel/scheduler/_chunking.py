@@ -11,6 +11,11 @@ __all__ = ["ChunkController", "ChunkPlan"]
 
 _UNBOUNDED_AFTER = 1 << 16  # rows: once the adaptive limit grows past this, it is lifted
 _MARGIN = 0.001  # seconds kept free before an expected realtime arrival
+# A key whose runs were aborted this many times in a row, none finishing, gets its next chunk
+# protected: ``min_rows`` rows that run to the end. Without it, realtime work that leaves no
+# gap a chunk fits in (requests too frequent or too irregular to predict) aborts every chunk
+# and the work never advances, however it ages.
+_ABORTS_BEFORE_PROTECTION = 3
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class ChunkPlan:
 
     rows: int | None
     hold_until: float | None = None
+    protected: bool = False  # run it to the end: aborting it again would starve its key
 
 
 class ChunkController:
@@ -30,6 +36,11 @@ class ChunkController:
     - at most an adaptive limit that halves whenever realtime work still waited longer than
       ``max_hold`` (or had to abort a chunk of work not yet measured) and grows back while
       no realtime client is active (``max_hold=None``: neither bound, work is not cut);
+      a realtime request that found the device free only because a chunk was aborted for
+      it says nothing about chunk size, so it does not grow the limit;
+    - after ``_ABORTS_BEFORE_PROTECTION`` aborts in a row of a key: one protected chunk of
+      ``min_rows`` rows, so work advances even when no chunk fits between realtime requests
+      (realtime then waits at most that small chunk, once in so many requests);
     - for abortable work when realtime requests come at a steady rate: sized to end just
       before the next one is due, and nothing started when not even ``min_rows`` fit; so the
       request finds the device free and no work is thrown away. An early request still
@@ -47,6 +58,8 @@ class ChunkController:
         self._arrivals = ArrivalPredictor()
         self._limit: int | None = None
         self._last_realtime: float | None = None
+        self._aborts_in_a_row: dict[str | None, int] = {}
+        self._aborted_since_dispatch = False
 
     @property
     def limit(self) -> int | None:
@@ -61,10 +74,13 @@ class ChunkController:
 
     def observe(self, key: str | None, rows: int, run_time: float) -> None:
         self._costs.setdefault(key, CostModel()).add(rows, run_time)
+        self._aborts_in_a_row.pop(key, None)
 
     def observe_aborted(self, key: str | None, rows: int) -> None:
         """A run of ``rows`` rows was aborted to make way. Until a run of ``key`` has ended
         there is no cost to bound chunks by, so halve the bound instead."""
+        self._aborts_in_a_row[key] = self._aborts_in_a_row.get(key, 0) + 1
+        self._aborted_since_dispatch = True
         if key not in self._costs and self._max_hold is not None:
             self._halve(rows)
 
@@ -72,11 +88,13 @@ class ChunkController:
         """A realtime job that found its slot taken by a chunk of ``behind_rows`` rows starts
         after ``waited`` seconds: halve the bound if that broke ``max_hold``, else grow it by
         one row (additive increase, multiplicative decrease)."""
+        made_way = self._aborted_since_dispatch
+        self._aborted_since_dispatch = False
         if self._max_hold is None:
             return
         if waited > self._max_hold:
             self._halve(behind_rows)
-        elif self._limit is not None:
+        elif self._limit is not None and not made_way:
             self._limit += 1
 
     def quiet(self, now: float) -> None:
@@ -92,6 +110,8 @@ class ChunkController:
         the time per row, used until runs are measured)."""
         if not self.realtime_active(now):
             return ChunkPlan(self._limit)
+        if abortable and self._aborts_in_a_row.get(key, 0) >= _ABORTS_BEFORE_PROTECTION:
+            return ChunkPlan(self._min_rows, protected=True)
         cost = self._costs.get(key)
         if cost is None and per_row_hint is not None:
             cost = CostModel()

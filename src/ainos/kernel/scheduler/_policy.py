@@ -492,6 +492,7 @@ class SchedulingPolicy:
         priority = self._config.discipline is Discipline.PRIORITY
         cfg = self._config.batching_for(head.spec.model)
         limit = cfg.max_batch_size
+        protected = False
         if priority and lane is Lane.FOREGROUND and head.spec.priority is not Priority.REALTIME:
             cost = head.spec.estimated_cost_ms
             plan = executor.chunks.plan(
@@ -505,6 +506,7 @@ class SchedulingPolicy:
                 return None
             if plan.rows is not None:
                 limit = min(limit, plan.rows)
+            protected = plan.protected
 
         members = [head]
         slices = [self._take(head, limit)]
@@ -560,7 +562,7 @@ class SchedulingPolicy:
                 if taken >= share:
                     members, slices = members[:count], slices[:count]
                     break
-        return self._dispatch(executor, lane, head, members, slices, now)
+        return self._dispatch(executor, lane, head, members, slices, now, protected=protected)
 
     def _returns_due(
         self, batch_key: str, members: list[_Entry], cfg: BatchingConfig
@@ -591,6 +593,8 @@ class SchedulingPolicy:
         members: Sequence[_Entry],
         slices: Sequence[Slice],
         now: float,
+        *,
+        protected: bool = False,
     ) -> Dispatch:
         batch_id = next(self._batch_ids)
         # Aging can put jobs of several classes in one batch: it counts as the most urgent.
@@ -602,7 +606,9 @@ class SchedulingPolicy:
             priority=urgent,
             batch_key=head.spec.batch_key,
             slices=tuple(slices),
-            preemptible=urgent is not Priority.REALTIME and all(e.abortable for e in members),
+            preemptible=not protected
+            and urgent is not Priority.REALTIME
+            and all(e.abortable for e in members),
         )
         total = dispatch.rows
         shares: dict[str, float] = defaultdict(float)

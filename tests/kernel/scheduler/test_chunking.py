@@ -135,3 +135,13 @@ def test_three_aborts_in_a_row_protect_the_next_smallest_chunk_until_one_finishe
     assert not c.plan("other", 0.01, per_row_hint=None, abortable=True).protected
     c.observe("k", 2, 0.004)
     assert not c.plan("k", 0.01, per_row_hint=None, abortable=True).protected
+
+
+def test_a_starving_key_with_a_predicted_gap_gets_a_protected_chunk_sized_to_the_gap() -> None:
+    c = _controller()
+    for _ in range(3):
+        c.observe_aborted("k", 16)
+    plan = c.plan("k", 0.255, per_row_hint=None, abortable=True)
+    assert (plan.rows, plan.protected) == (44, True)  # ends before the request due at 0.300
+    late = c.plan("k", 0.2985, per_row_hint=None, abortable=True)
+    assert (late.rows, late.hold_until) == (0, pytest.approx(0.301))  # no gap: wait, not start

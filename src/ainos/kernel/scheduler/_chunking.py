@@ -38,9 +38,10 @@ class ChunkController:
       no realtime client is active (``max_hold=None``: neither bound, work is not cut);
       a realtime request that found the device free only because a chunk was aborted for
       it says nothing about chunk size, so it does not grow the limit;
-    - after ``_ABORTS_BEFORE_PROTECTION`` aborts in a row of a key: one protected chunk of
-      ``min_rows`` rows, so work advances even when no chunk fits between realtime requests
-      (realtime then waits at most that small chunk, once in so many requests);
+    - after ``_ABORTS_BEFORE_PROTECTION`` aborts in a row of a key: one protected chunk, so
+      work advances even when realtime requests leave no gap: sized to the predicted gap
+      where there is one, else ``min_rows`` rows (realtime then waits at most that small
+      chunk, once in so many requests);
     - for abortable work when realtime requests come at a steady rate: sized to end just
       before the next one is due, and nothing started when not even ``min_rows`` fit; so the
       request finds the device free and no work is thrown away. An early request still
@@ -110,29 +111,31 @@ class ChunkController:
         the time per row, used until runs are measured)."""
         if not self.realtime_active(now):
             return ChunkPlan(self._limit)
-        if abortable and self._aborts_in_a_row.get(key, 0) >= _ABORTS_BEFORE_PROTECTION:
-            return ChunkPlan(self._min_rows, protected=True)
+        starving = abortable and self._aborts_in_a_row.get(key, 0) >= _ABORTS_BEFORE_PROTECTION
+        # Where no gap can be predicted, a starving key's protected chunk is the smallest.
+        fallback = ChunkPlan(self._min_rows, protected=True) if starving else None
         cost = self._costs.get(key)
         if cost is None and per_row_hint is not None:
             cost = CostModel()
             cost.add(1, per_row_hint)
         bound = self._limit
         if cost is None:
-            return ChunkPlan(bound)
+            return fallback or ChunkPlan(bound)
         if self._max_hold is not None:
             bound = _least(bound, max(self._min_rows, cost.rows_within(self._max_hold)))
         expected = self._arrivals.expected(now) if self._predict and abortable else None
         if expected is None:
-            return ChunkPlan(bound)
+            return fallback or ChunkPlan(bound)
         due, jitter, period = expected
         if cost.rows_within(period - 2 * jitter - _MARGIN) < self._min_rows:
-            return ChunkPlan(bound)  # not even a small chunk fits between two requests
+            return fallback or ChunkPlan(bound)  # not even a small chunk fits between requests
         fit = cost.rows_within(due - jitter - _MARGIN - now)
         if fit < self._min_rows:
             return ChunkPlan(0, due + jitter + _MARGIN)
         # Abortable work that ends before the request is due needs no max_hold: a request
-        # that comes early preempts it.
-        return ChunkPlan(_least(self._limit, fit))
+        # that comes early preempts it; unless the key is starving, and then it waits for a
+        # chunk planned to end before it was due.
+        return ChunkPlan(_least(self._limit, fit), protected=starving)
 
     def _halve(self, rows: int) -> None:
         base = rows if self._limit is None else min(self._limit, rows)

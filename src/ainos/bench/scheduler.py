@@ -194,7 +194,6 @@ class _Clients:
     outstanding: int = 2
     latencies_ms: list[float] = field(default_factory=list)
     realtime_failed: int = 0
-    rows_done: int = 0
     batch_done_at: list[float] = field(default_factory=list)
     batch_failed: int = 0
     seconds: float = 0.0
@@ -210,7 +209,7 @@ class _Clients:
         done = sorted(self.batch_done_at)  # callbacks of side-by-side slots may interleave
         if len(done) >= 3 and done[-1] > done[0]:
             return (len(done) - 1) * self.batch_rows / (done[-1] - done[0])
-        return self.rows_done / self.seconds if self.seconds else None
+        return len(done) * self.batch_rows / self.seconds if self.seconds else None
 
     def run(self, seconds: float) -> None:
         self.seconds = seconds
@@ -252,7 +251,6 @@ class _Clients:
             return
         with self.lock:
             if future.exception() is None:
-                self.rows_done += self.batch_rows
                 self.batch_done_at.append(finished)
             else:
                 self.batch_failed += 1

@@ -12,9 +12,9 @@ __all__ = ["ChunkController", "ChunkPlan"]
 _UNBOUNDED_AFTER = 1 << 16  # rows: once the adaptive limit grows past this, it is lifted
 _MARGIN = 0.001  # seconds kept free before an expected realtime arrival
 # A key whose runs were aborted this many times in a row, none finishing, gets its next chunk
-# protected: ``min_rows`` rows that run to the end. Without it, realtime work that leaves no
-# gap a chunk fits in (requests too frequent or too irregular to predict) aborts every chunk
-# and the work never advances, however it ages.
+# protected: it runs to the end (ChunkController.plan sizes it). Without it, realtime work
+# that leaves no gap a chunk fits in (requests too frequent or too irregular to predict)
+# aborts every chunk and the work never advances, however it ages.
 _ABORTS_BEFORE_PROTECTION = 3
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The shared LLM engine and served runtime (loaded once per run, by the tests that ask).
+pytest_plugins = ["tests.llm_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def ainos_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -10,8 +10,12 @@ from __future__ import annotations
 __all__ = [
     "ActionDefinitionError",
     "ActionError",
+    "AgentError",
     "AinosError",
+    "ApprovalDenied",
+    "ConfigError",
     "ContextLengthExceeded",
+    "ConversationNotFound",
     "DeadlineExceeded",
     "DeviceError",
     "FdPassingError",
@@ -27,10 +31,12 @@ __all__ = [
     "ModelNotFound",
     "NotFound",
     "OutputClosed",
+    "PatchError",
     "PermissionDenied",
     "PoolClosed",
     "PoolExhausted",
     "QueueFull",
+    "SandboxUnavailable",
     "SchedulerClosed",
     "SchedulerError",
     "TelemetryError",
@@ -163,3 +169,30 @@ class ContextLengthExceeded(ModelError, InvalidArgument):
         super().__init__(message)
         self.prompt_tokens = prompt_tokens
         self.context_tokens = context_tokens
+
+
+class AgentError(AinosError):
+    """The coding agent could not run a turn, a tool or a provider."""
+
+
+class ConfigError(AgentError, InvalidArgument):
+    """A configuration file or ``-c`` override is malformed: the message names where and why."""
+
+    exit_code = 2
+
+
+class PatchError(AgentError):
+    """A patch does not parse or does not apply; the message names the file and the hunk.
+    Nothing was changed on disk."""
+
+
+class SandboxUnavailable(AgentError):
+    """A command must run sandboxed and no sandbox mechanism works here; says why."""
+
+
+class ApprovalDenied(AgentError):
+    """A command or patch needed an approval that was refused (or could not be asked)."""
+
+
+class ConversationNotFound(AgentError, NotFound):
+    """No stored conversation has that id (or the prefix is ambiguous)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from ainos.ai.actions.builtin import ExtractiveSummarizer, set_default_summarizer
 from ainos.ai.ml import (
     DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
@@ -27,7 +28,7 @@ from ainos.ai.ml import (
     register_ml_operations,
     register_pinned_operations,
 )
-from ainos.ai.ml.llm import LlmLimits, LlmService
+from ainos.ai.ml.llm import LlmLimits, LlmService, LlmSummarizer
 from ainos.kernel.control import KernelServices, ServicesConfig, system_families
 from ainos.kernel.control._session import Session
 from ainos.kernel.scheduler import BatchingConfig
@@ -84,6 +85,8 @@ class Runtime:
             variant_chooser=choose_embedding_variant,
         )
         self.llm = LlmService(self.kernel.scheduler, self.catalog, limits=self.config.llm_limits)
+        # Actions run in this process summarise with the chat model while it is loaded.
+        set_default_summarizer(LlmSummarizer(self.llm, DEFAULT_CHAT_MODEL, ExtractiveSummarizer()))
         register_ml_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         register_pinned_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         self._session: Session | None = None
@@ -95,6 +98,7 @@ class Runtime:
     def close(self) -> None:
         self.kernel.close()  # cancels what still runs, so the engines are idle when closed
         self.llm.close()
+        set_default_summarizer(ExtractiveSummarizer())
 
     def __enter__(self) -> Runtime:
         return self.start()

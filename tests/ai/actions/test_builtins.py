@@ -151,6 +151,11 @@ def test_analyze_codebase(runtime: ActionRuntime, tmp_path: Path) -> None:
     assert "pyproject.toml (Python (pyproject)): 3 dependencies: requests, numpy, pytest" in report
     assert "package.json (JavaScript (npm)): 1 dependencies: left-pad" in report
     assert "node_modules" not in report
+    summary = dict(_rows(context, "Summary")[1:])
+    assert summary["Source files"] == "5"  # Python 2, JavaScript 1, TOML 1, JSON 1
+    assert summary["Largest file"] == "pkg/core.py (9 lines)"
+    assert summary["TODO markers"] == "2 (FIXME 1, TODO 1)"
+    assert summary["Most complex file"] == "pkg/core.py (6 decision points)"
 
 
 def test_search_files(runtime: ActionRuntime, tmp_path: Path) -> None:

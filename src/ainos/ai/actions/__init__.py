@@ -81,6 +81,7 @@ from ainos.ai.actions._provider import ActionProvider, FeedbackHandler
 from ainos.ai.actions._resolve import ENTRY_POINT_GROUP
 from ainos.ai.actions._runtime import ActionRuntime
 from ainos.ai.actions._streaming import StreamingTextActionEntity, StreamingTextActionEntityWriter
+from ainos.ai.actions._values import entity_from_value, value_schema
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -134,10 +135,12 @@ __all__ = [
     "UriActionEntity",
     "entity_from_dict",
     "entity_from_json",
+    "entity_from_value",
     "load_definition_file",
     "parse_definitions",
     "parse_expression",
     "parse_template",
     "read_definition_file",
     "user_actions_dir",
+    "value_schema",
 ]

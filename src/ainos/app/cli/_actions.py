@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -28,6 +27,7 @@ from ainos.ai.actions import (
     StreamingTextActionEntity,
     TableActionEntity,
     TextActionEntity,
+    entity_from_value,
     read_definition_file,
 )
 from ainos.ai.actions.builtin import parse_table
@@ -92,37 +92,20 @@ def _entity_for(
     runtime: ActionRuntime, kind: ActionEntityKind, name: str, raw: str
 ) -> ActionEntity:
     factory = runtime.entity_factory
+    where = f"--input {name}"
     if raw.lstrip().startswith("{"):
         try:
-            return factory.from_dict(json.loads(raw), f"--input {name}")
+            return factory.from_dict(json.loads(raw), where)
         except json.JSONDecodeError as exc:
-            raise InvalidArgument(f"--input {name}: not a JSON entity: {exc}") from None
+            raise InvalidArgument(f"{where}: not a JSON entity: {exc}") from None
     if kind is ActionEntityKind.TEXT:
         return factory.create_text_entity(_read_value(raw))
-    if kind in (ActionEntityKind.FILE, ActionEntityKind.DOCUMENT, ActionEntityKind.PHOTO):
-        path = Path(raw).expanduser()
-        if not path.exists():
-            raise InvalidArgument(f"--input {name}: no such file or directory: {raw}")
-        if kind is ActionEntityKind.PHOTO:
-            return factory.create_photo_entity(path)
-        if kind is ActionEntityKind.DOCUMENT:
-            return factory.create_document_entity(path)
-        return factory.create_file_entity(path)
-    if kind is ActionEntityKind.URI:
-        return factory.create_uri_entity(raw)
-    if kind is ActionEntityKind.DATE:
-        try:
-            return factory.create_date_time_entity(datetime.fromisoformat(raw))
-        except ValueError:
-            raise InvalidArgument(f"--input {name}: not an ISO 8601 date: {raw!r}") from None
     if kind is ActionEntityKind.TABLE:
         path = Path(raw).expanduser()
         text = path.read_text(encoding="utf-8") if path.is_file() else _read_value(raw)
         rows, _ = parse_table(text)
         return factory.create_table_entity_from_rows(rows)
-    if kind is ActionEntityKind.CONTACT:
-        return factory.create_contact_entity(raw)
-    raise InvalidArgument(f'--input {name}: give a {kind.wire_name} entity as JSON ({{"kind": …}})')
+    return entity_from_value(factory, kind, raw, name=where)
 
 
 def _parse_inputs(

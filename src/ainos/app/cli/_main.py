@@ -7,6 +7,7 @@ with a traceback.
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Sequence
 
@@ -15,11 +16,15 @@ import typer
 from ainos import __version__
 from ainos.app.cli import (
     _actions,
+    _approvals,
     _bench,
     _chat,
+    _conversations,
     _devices,
+    _exec,
     _models,
     _processes,
+    _sandbox,
     _serve,
     _stats,
 )
@@ -28,7 +33,8 @@ from ainos.errors import AinosError, OutputClosed
 
 app = typer.Typer(
     name="ainos",
-    help="ainos — a local AI runtime: device statistics, AI processes, scheduling, models.",
+    help="ainos — a local AI runtime: device statistics, AI processes, scheduling, models, "
+    'and a coding agent (ainos exec "PROMPT", or ainos "PROMPT").',
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -51,7 +57,20 @@ def _root(
     """ainos — a local AI runtime."""
 
 
-for _module in (_stats, _devices, _processes, _serve, _models, _chat, _bench, _actions):
+for _module in (
+    _stats,
+    _devices,
+    _processes,
+    _serve,
+    _models,
+    _chat,
+    _exec,
+    _conversations,
+    _approvals,
+    _sandbox,
+    _bench,
+    _actions,
+):
     _module.register(app)
 
 
@@ -65,7 +84,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     command = typer.main.get_command(app)
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _exec_shorthand(list(sys.argv[1:] if argv is None else argv), command)
     guard_stdout()
     try:
         result = command.main(args=args, prog_name="ainos", standalone_mode=False)
@@ -90,6 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(exc))
         return exc.exit_code
     return result if isinstance(result, int) else 0
+
+
+def _exec_shorthand(args: list[str], command: object) -> list[str]:
+    """``ainos "PROMPT"`` is ``ainos exec "PROMPT"``: a first word that is no command and no
+    option is a prompt."""
+    commands = getattr(command, "commands", {})
+    if not args or args[0].startswith("-") or args[0] in commands:
+        return args
+    # A lone word close to a command's name is a typo, left for the "no such command" error.
+    if " " not in args[0] and difflib.get_close_matches(args[0], list(commands), cutoff=0.75):
+        return args
+    return ["exec", *args]
 
 
 def _one_line(message: str) -> str:

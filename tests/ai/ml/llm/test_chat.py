@@ -178,3 +178,65 @@ def test_tool_choice_naming_an_unknown_tool_is_refused() -> None:
             },
             None,
         )
+
+
+CITY = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
+
+
+def test_a_response_format_with_tools_shapes_the_answer() -> None:
+    call = prepare_chat(
+        {
+            "model": "m",
+            "messages": USER,
+            "tools": [WEATHER],
+            "response_format": {"type": "json_schema", "json_schema": {"schema": CITY}},
+        },
+        None,
+    )
+    assert call.tools is not None
+    assert call.tools.json_answer
+    schema = call.engine_request["response_format"]["json_schema"]["schema"]
+    assert schema["anyOf"][1] == CITY  # the answer branch is the response format's schema
+    assert json.dumps(CITY) in call.engine_request["messages"][0]["content"]
+    stream = ChatStream(call)
+    answer = json.dumps({"city": "Oslo"})
+    out = stream.feed(_engine_chunk(answer, "stop")) + stream.finish()
+    message = collect_completion(call, out, None)["choices"][0]["message"]
+    assert json.loads(message["content"]) == {"city": "Oslo"}
+    stream = ChatStream(call)
+    reply = json.dumps({"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]})
+    out = stream.feed(_engine_chunk(reply, "stop")) + stream.finish()
+    assert collect_completion(call, out, None)["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_an_answer_cut_short_keeps_its_text() -> None:
+    call = prepare_chat({"model": "m", "messages": USER, "tools": [WEATHER]}, None)
+    stream = ChatStream(call)
+    out = stream.feed(_engine_chunk('{"content": "Hello, w\\u00e9', "length")) + stream.finish()
+    choice = collect_completion(call, out, None)["choices"][0]
+    assert choice["message"]["content"] == "Hello, wé"
+    assert choice["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"content": "a', "a"),
+        ('{"content": "a\\', "a"),  # an escape cut in two
+        ('{"content": "a\\u00', "a"),
+        ('{"content": "a\\\\', "a\\"),
+        ('{ "content" : "x\\ny"}', "x\ny"),
+        ('{"content": "\\ud83d', ""),  # half a surrogate pair waits for the other
+        ('{"content": "\\ud83d\\ude00', "\U0001f600"),
+        ('{"tool_calls": [', None),
+        ("plain text", None),
+    ],
+)
+def test_answer_prefix_decodes_what_came(text: str, expected: str | None) -> None:
+    from ainos.ai.ml.llm import answer_prefix
+
+    assert answer_prefix(text) == expected

@@ -19,7 +19,7 @@ from ainos.ai.actions._provider import ActionProvider
 from ainos.ai.actions.builtin._common import file_path, is_binary, walk_files
 from ainos.errors import ActionError
 
-__all__ = ["AnalyzeCodebaseProvider", "CodebaseReport", "analyze_codebase"]
+__all__ = ["AnalyzeCodebaseProvider", "CodebaseReport", "analyze_codebase", "summary_rows"]
 
 MAX_FILES = 50_000
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -316,6 +316,35 @@ def render_markdown(report: CodebaseReport) -> str:
     return "\n".join(out) + "\n"
 
 
+def summary_rows(report: CodebaseReport) -> list[tuple[str, str]]:
+    """The headline figures, one per row: what an answer about the codebase quotes."""
+    files = sum(s.files for s in report.languages.values())
+    ranked = sorted(report.languages.items(), key=lambda item: (-item[1].lines, item[0]))
+    rows = [
+        ("Figure", "Value"),
+        ("Source files", str(files)),
+        ("Lines", str(report.total_lines)),
+        ("Languages", ", ".join(f"{name} ({s.lines} lines)" for name, s in ranked) or "none"),
+    ]
+    largest = report.largest()
+    if largest:
+        rows.append(("Largest file", f"{largest[0].path} ({largest[0].lines} lines)"))
+    complex_files = report.most_complex()
+    if complex_files:
+        top = complex_files[0]
+        rows.append(("Most complex file", f"{top.path} ({top.complexity} decision points)"))
+    markers = sum(report.todo_counts.values())
+    by_tag = ", ".join(f"{tag} {n}" for tag, n in sorted(report.todo_counts.items()))
+    rows.append(("TODO markers", f"{markers} ({by_tag})" if markers else "0"))
+    if report.manifests:
+        rows.append(("Manifests", ", ".join(f"{m.path} ({m.kind})" for m in report.manifests)))
+    if report.skipped or report.truncated:
+        rows.append(
+            ("Not read", f"{report.skipped} files" + (", walk cut short" * report.truncated))
+        )
+    return rows
+
+
 class AnalyzeCodebaseProvider(ActionProvider):
     definition_file: ClassVar[str | None] = "analyze_codebase.json"
 
@@ -335,6 +364,9 @@ class AnalyzeCodebaseProvider(ActionProvider):
             for name, s in ranked
         ]
         context.set_output_entity("Languages", factory.create_table_entity_from_rows(rows))
+        context.set_output_entity(
+            "Summary", factory.create_table_entity_from_rows(summary_rows(report))
+        )
         context.set_output_entity(
             "Report",
             factory.create_text_entity(render_markdown(report), ActionEntityTextFormat.MARKDOWN),

@@ -2,10 +2,13 @@
 
 A GGUF model from the catalog is loaded by an engine (llama.cpp through xllamacpp) and
 served by :class:`LlmService` as scheduler jobs, one per generation, streamed as OpenAI
-``chat.completion.chunk`` dicts.
+``chat.completion.chunk`` dicts. Chat requests get llama.cpp's DRY sampler unless they say
+otherwise, and every generation is stopped if it degenerates into one phrase repeated
+(``_repetition``).
 """
 
 from ainos.ai.ml.llm._chat import (
+    CHAT_REPETITION,
     ChatCall,
     ChatStream,
     RequestError,
@@ -17,21 +20,37 @@ from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings, LlmEngine
 from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine, choose_gpu_layers
 from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
-from ainos.ai.ml.llm._service import LlmLimits, LlmService
+from ainos.ai.ml.llm._repetition import (
+    GUARD_FIELD,
+    GuardLimits,
+    RepetitionDefaults,
+    RepetitionGuard,
+)
+from ainos.ai.ml.llm._service import STOPPED_FIELD, LlmLimits, LlmService
+from ainos.ai.ml.llm._summarize import LlmSummarizer
+from ainos.ai.ml.llm._tools import answer_prefix
 
 __all__ = [
+    "CHAT_REPETITION",
+    "GUARD_FIELD",
+    "STOPPED_FIELD",
     "ChatCall",
     "ChatStream",
     "ChunkSink",
     "EngineSettings",
     "Generation",
     "GenerationTiming",
+    "GuardLimits",
     "LlamaCppEngine",
     "LlmEngine",
     "LlmLimits",
     "LlmMetrics",
     "LlmService",
+    "LlmSummarizer",
+    "RepetitionDefaults",
+    "RepetitionGuard",
     "RequestError",
+    "answer_prefix",
     "choose_gpu_layers",
     "collect_completion",
     "openai_usage",

@@ -4,6 +4,13 @@ and turning the engine's chunks into the client's (tool calls included).
 The checks are OpenAI's own where they can be — a request OpenAI accepts is accepted here,
 fields this server cannot honour are refused with a message naming them, never dropped
 silently when they change the answer (``n`` > 1, images).
+
+Beyond OpenAI's fields, llama.cpp's repetition controls are accepted and checked:
+``dry_multiplier``, ``dry_base``, ``dry_allowed_length``, ``dry_penalty_last_n``,
+``dry_sequence_breakers``, ``repeat_penalty`` and ``repeat_last_n``. A request that sets no
+``dry_*`` field gets :data:`CHAT_REPETITION` (DRY on; ``"dry_multiplier": 0`` turns it off),
+and ``"ainos_repetition_guard": false`` turns off the guard that ends a generation stuck
+repeating one short phrase (see ``_repetition``).
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionDefaults
 from ainos.ai.ml.llm._tools import ToolPlan, parse_tool_output, plan_tools, render_tool_history
 from ainos.errors import InvalidArgument
 
 __all__ = [
+    "CHAT_REPETITION",
     "ChatCall",
     "ChatStream",
     "RequestError",
@@ -30,6 +39,11 @@ __all__ = [
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 _MAX_STOP = 4
+_MAX_INT32 = 2**31 - 1
+_MAX_BREAKERS = 16
+
+# DRY for every chat request that does not set it (see _repetition.RepetitionDefaults).
+CHAT_REPETITION = RepetitionDefaults()
 
 
 class RequestError(InvalidArgument):
@@ -129,6 +143,64 @@ def _number(body: Mapping[str, Any], name: str, low: float, high: float) -> floa
     return float(value)
 
 
+def _integer(body: Mapping[str, Any], name: str, low: int, high: int, why: str = "") -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RequestError(f"{name} must be an integer from {low} to {high}{why}", name)
+    return value
+
+
+def _repetition(body: Mapping[str, Any]) -> dict[str, Any]:
+    """llama.cpp's repetition controls of a request, checked; DRY's defaults where it sets
+    none of DRY's fields, or for those it leaves out while turning DRY on."""
+    fields: dict[str, Any] = {}
+    for name, low, high in (("dry_multiplier", 0.0, 5.0), ("dry_base", 1.0, 8.0)):
+        number = _number(body, name, low, high)
+        if number is not None:
+            fields[name] = number
+    for name, low, high, why in (
+        ("dry_allowed_length", 1, 1024, ""),
+        ("dry_penalty_last_n", 0, _MAX_INT32, " (0 turns DRY off)"),
+        ("repeat_last_n", 0, _MAX_INT32, " (0 turns the repeat penalty off)"),
+    ):
+        integer = _integer(body, name, low, high, why)
+        if integer is not None:
+            fields[name] = integer
+    penalty = body.get("repeat_penalty")
+    if penalty is not None:
+        if (
+            isinstance(penalty, bool)
+            or not isinstance(penalty, (int, float))
+            or not 0 < penalty <= 2
+        ):
+            raise RequestError(
+                "repeat_penalty must be a number above 0 and at most 2 (1: off)", "repeat_penalty"
+            )
+        fields["repeat_penalty"] = float(penalty)
+    breakers = body.get("dry_sequence_breakers")
+    if breakers is not None:
+        if (
+            not isinstance(breakers, list)
+            or not 0 < len(breakers) <= _MAX_BREAKERS
+            or not all(isinstance(b, str) and b for b in breakers)
+        ):
+            raise RequestError(
+                f"dry_sequence_breakers must be an array of 1 to {_MAX_BREAKERS} non-empty strings",
+                "dry_sequence_breakers",
+            )
+        fields["dry_sequence_breakers"] = list(breakers)
+    if fields.get("dry_multiplier", CHAT_REPETITION.dry_multiplier) > 0:
+        fields = CHAT_REPETITION.fields() | fields
+    guard = body.get(GUARD_FIELD)
+    if guard is not None and not isinstance(guard, bool):
+        raise RequestError(f"{GUARD_FIELD} must be true or false", GUARD_FIELD)
+    if guard is False:
+        fields[GUARD_FIELD] = False
+    return fields
+
+
 def _max_tokens(body: Mapping[str, Any]) -> int | None:
     for name in ("max_completion_tokens", "max_tokens"):
         value = body.get(name)
@@ -207,22 +279,28 @@ def prepare_chat(body: Mapping[str, Any], default_model: str | None) -> ChatCall
     tools = body.get("tools") or []
     if not isinstance(tools, list):
         raise RequestError("tools must be an array", "tools")
+    response_format = _response_format(body.get("response_format"))
+    # With tools, a response format constrains the answer the model gives instead of a call.
+    answer = None
+    if response_format is not None:
+        answer = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
     try:
         plan = plan_tools(
-            tools, body.get("tool_choice"), body.get("parallel_tool_calls") is not False
+            tools,
+            body.get("tool_choice"),
+            body.get("parallel_tool_calls") is not False,
+            answer_schema=answer,
         )
     except InvalidArgument as exc:
         raise RequestError(str(exc), "tools") from None
-    response_format = _response_format(body.get("response_format"))
     if plan is not None:
-        if response_format is not None:
-            raise RequestError("response_format cannot be combined with tools", "response_format")
         messages = render_tool_history(messages)
         messages.insert(0, {"role": "system", "content": plan.instructions})
         response_format = {"type": "json_schema", "json_schema": {"schema": plan.schema}}
     elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
         messages = render_tool_history(messages)
     request["messages"] = _merge_system(messages)
+    request.update(_repetition(body))
     if response_format is not None:
         request["response_format"] = response_format
     stream = bool(body.get("stream"))
@@ -300,7 +378,7 @@ class ChatStream:
         out = self._opening()
         finish = self.finish_reason or "stop"
         if self._call.tools is not None:
-            content, calls = parse_tool_output("".join(self._held))
+            content, calls = parse_tool_output("".join(self._held), self._call.tools.json_answer)
             if calls:
                 finish = "tool_calls"
                 out.append(

@@ -24,6 +24,7 @@ from ainos.ai.ml.llm._engine import EngineSettings, LlmEngine
 from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine
 from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
+from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionGuard
 from ainos.errors import (
     AinosError,
     InvalidArgument,
@@ -43,7 +44,11 @@ from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["EngineFactory", "GenerationKind", "LlmLimits", "LlmService"]
+__all__ = ["STOPPED_FIELD", "EngineFactory", "GenerationKind", "LlmLimits", "LlmService"]
+
+# Set to "repetition" on the finishing chunk of a generation the guard stopped (an ainos
+# extension: the OpenAI chunks built from the engine's do not carry it).
+STOPPED_FIELD = "ainos_stopped"
 
 EngineFactory = Callable[[CatalogEntry, EngineSettings], LlmEngine]
 GenerationKind = str  # "chat" (messages) or "completion" (a raw prompt)
@@ -101,10 +106,15 @@ class _Run:
         first: float | None = None
         last = started
         usage: dict[str, Any] = {}
+        engine_request = {k: v for k, v in request.items() if k != GUARD_FIELD}
+        guard = None if request.get(GUARD_FIELD) is False else RepetitionGuard()
+        if guard is not None:
+            engine_request["timings_per_token"] = True  # the counts, should it have to stop
+        counts = _Counts()
 
         def sink(chunk: dict[str, Any]) -> bool:
             nonlocal first, last
-            if token.cancelled:
+            if token.cancelled or (guard is not None and guard.tripped):
                 return True
             now = time.perf_counter()
             if first is None and _has_output(chunk):
@@ -112,12 +122,18 @@ class _Run:
             last = now
             if isinstance(chunk.get("usage"), dict):
                 usage.update(chunk["usage"])
-            chunk.pop("timings", None)  # llama.cpp's own; usage carries the counts
+            counts.see(chunk.pop("timings", None), chunk)  # llama.cpp's; usage has the counts
             self._generation.push(chunk)
+            if guard is not None and not _finished(chunk) and guard.feed(_text(chunk)):
+                _log.info("stopped a generation repeating %r", guard.unit)
+                usage.update(counts.usage())
+                for end in _ending(chunk, self._kind, usage):
+                    self._generation.push(end)
+                return True
             return token.cancelled
 
         engine = self._loaded.engine
-        (engine.chat if self._kind == "chat" else engine.complete)(request, sink)
+        (engine.chat if self._kind == "chat" else engine.complete)(engine_request, sink)
         if token.cancelled:
             raise RunAborted("the generation was stopped")
         return GenerationTiming(
@@ -127,6 +143,63 @@ class _Run:
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
         )
+
+
+class _Counts:
+    """Tokens so far, from llama.cpp's per-token timings (or the chunks with output)."""
+
+    def __init__(self) -> None:
+        self.prompt = 0
+        self.cached = 0
+        self.completion: int | None = None
+        self.chunks = 0
+
+    def see(self, timings: object, chunk: Mapping[str, Any]) -> None:
+        if _has_output(chunk):
+            self.chunks += 1  # about one token each
+        if isinstance(timings, dict):
+            self.cached = int(timings.get("cache_n") or 0)
+            self.prompt = int(timings.get("prompt_n") or 0) + self.cached
+            self.completion = int(timings.get("predicted_n") or 0)
+
+    def usage(self) -> dict[str, Any]:
+        completion = self.completion if self.completion is not None else self.chunks
+        return {
+            "prompt_tokens": self.prompt,
+            "completion_tokens": completion,
+            "total_tokens": self.prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": self.cached},
+        }
+
+
+def _text(chunk: Mapping[str, Any]) -> str:
+    return "".join(
+        (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+        for choice in chunk.get("choices") or ()
+    )
+
+
+def _finished(chunk: Mapping[str, Any]) -> bool:
+    return any(choice.get("finish_reason") for choice in chunk.get("choices") or ())
+
+
+def _ending(
+    last: Mapping[str, Any], kind: GenerationKind, usage: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The chunks that end a stopped generation as the engine ends one: the finish, then
+    the usage."""
+    head = {
+        k: last[k] for k in ("id", "object", "created", "model", "system_fingerprint") if k in last
+    }
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+    if kind == "chat":
+        choice["delta"] = {}
+    else:
+        choice["text"] = ""
+    return [
+        {**head, "choices": [choice], STOPPED_FIELD: "repetition"},
+        {**head, "choices": [], "usage": dict(usage)},
+    ]
 
 
 def _has_output(chunk: Mapping[str, Any]) -> bool:
@@ -239,6 +312,12 @@ class LlmService:
 
     def engine(self, alias: str) -> LlmEngine:
         return self._get(alias).engine
+
+    def entry(self, alias: str) -> CatalogEntry:
+        """The catalog's entry of a model (loaded or not): where its file is."""
+        with self._lock:
+            loaded = self._loaded.get(alias)
+        return loaded.entry if loaded is not None else self._catalog.entry(alias)
 
     def _describe(self, loaded: _Loaded) -> LoadedModel:
         return LoadedModel(

@@ -1,0 +1,127 @@
+"""Bubblewrap: the command runs in new mount, PID (and, without network, network) namespaces.
+
+The mount order matters, as in Codex: ``--ro-bind / /`` makes everything read-only, a fresh
+``/dev`` keeps the usual device nodes, then the writable roots are bound writable and the
+protected entries inside them bound read-only again, so they win. In read-only mode ``/tmp``
+is a private tmpfs; a workspace or working directory under ``/tmp`` is bound (read-only) back
+into it so the command still sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ainos.app.agent.sandbox._policy import SandboxMode, SandboxPolicy
+
+__all__ = ["BwrapProbe", "bwrap_argv", "find_bwrap", "probe_bwrap"]
+
+_PROBE_TIMEOUT_S = 10.0
+_TMP = Path("/tmp")
+
+
+@dataclass(frozen=True)
+class BwrapProbe:
+    path: str
+    works: bool
+    version: str | None
+    reason: str | None  # why it does not work
+
+
+def find_bwrap() -> str | None:
+    """``bwrap`` on ``PATH`` (looked up each time: ``PATH`` may change)."""
+    return shutil.which("bwrap")
+
+
+@functools.cache
+def probe_bwrap(path: str) -> BwrapProbe:
+    """Run ``true`` inside a sandbox built the way commands' are; cached per process."""
+    version = _version(path)
+    true = shutil.which("true") or sys.executable
+    argv = [
+        path,
+        *_common_head(),
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        *_common_tail(network=False),
+        "--",
+        true,
+    ]
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return BwrapProbe(path, False, version, f"probe timed out after {_PROBE_TIMEOUT_S:g} s")
+    except OSError as exc:
+        return BwrapProbe(path, False, version, f"probe could not start: {exc.strerror}")
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        first = lines[0] if lines else f"exit status {done.returncode}"
+        return BwrapProbe(path, False, version, f"probe failed: {first}")
+    return BwrapProbe(path, True, version, None)
+
+
+def _version(path: str) -> str | None:
+    try:
+        done = subprocess.run(
+            [path, "--version"], capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = done.stdout.decode(errors="replace").strip()
+    return text.removeprefix("bubblewrap ") or None
+
+
+def _common_head() -> list[str]:
+    # A new session: the command cannot inject keystrokes into our terminal (TIOCSTI).
+    return ["--new-session", "--die-with-parent"]
+
+
+def _common_tail(*, network: bool) -> list[str]:
+    tail = ["--unshare-pid"]
+    if not network:
+        tail.append("--unshare-net")
+    tail += ["--proc", "/proc"]
+    return tail
+
+
+def bwrap_argv(
+    path: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    policy: SandboxPolicy,
+    environ: Mapping[str, str],
+) -> list[str]:
+    """The ``bwrap`` command line that runs ``argv`` in ``cwd`` under ``policy``."""
+    args = [path, *_common_head(), "--ro-bind", "/", "/", "--dev", "/dev"]
+    if policy.mode is SandboxMode.READ_ONLY:
+        args += ["--tmpfs", "/tmp"]
+        for seen in dict.fromkeys((policy.workspace, cwd.resolve())):
+            if seen.is_relative_to(_TMP):
+                args += ["--ro-bind", str(seen), str(seen)]
+    else:
+        # Parents before children, so a deeper bind is not hidden by a shallower one.
+        roots = sorted(policy.writable_paths(environ), key=lambda p: len(p.parts))
+        for root in roots:
+            args += ["--bind", str(root), str(root)]
+        for protected in policy.read_only_subpaths(environ):
+            args += ["--ro-bind", str(protected), str(protected)]
+    args += _common_tail(network=policy.network)
+    args += ["--chdir", str(cwd), "--", *argv]
+    return args

@@ -1,0 +1,65 @@
+"""The LLM fixtures every tree of the suite may use (a pytest plugin, loaded by the root
+``conftest.py``): one llama.cpp engine (the packaged SmolLM2) and one served runtime, each
+loaded once per run and only by a run that asks for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, HttpServer, ModelCatalog
+from ainos.ai.ml.llm import LlmLimits, LlmService
+from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.kernel.control import ServicesConfig
+from ainos.kernel.scheduler import CpuExecutor, Scheduler
+
+# A short window keeps the shared engine's KV cache small; tests of the default (trained)
+# window load their own engine.
+TEST_CONTEXT = 2048
+
+
+@pytest.fixture(scope="session")
+def llm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlmService]:
+    registry = tmp_path_factory.mktemp("llm-catalog") / "registry.json"
+    scheduler = Scheduler([CpuExecutor()]).start()
+    service = LlmService(
+        scheduler,
+        ModelCatalog(registry),
+        limits=LlmLimits(parallel=3, reserved=1, context_tokens=TEST_CONTEXT),
+    )
+    service.load(DEFAULT_CHAT_MODEL)
+    yield service
+    scheduler.close()
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def llm_http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A runtime serving the OpenAI-compatible API on a free port, shared by the HTTP tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("llm-http-home")))
+        config = RuntimeConfig(
+            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+            llm_limits=LlmLimits(parallel=3, reserved=1, context_tokens=TEST_CONTEXT),
+        )
+        with Runtime(config) as runtime:
+            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
+            try:
+                yield http.url
+            finally:
+                http.stop()
+
+
+@pytest.fixture
+def openai_client(llm_http_url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{llm_http_url}/v1", api_key="unused", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def chat_model_path() -> Path:
+    from ainos.ai.ml._packaged import packaged_chat_model_file
+
+    return packaged_chat_model_file()

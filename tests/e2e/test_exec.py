@@ -164,3 +164,52 @@ def test_bad_input_is_one_line(repo: Path, tmp_path: Path) -> None:
     assert done.returncode != 0
     assert len(done.stderr.strip().splitlines()) == 1
     assert "no-such-thread" in done.stderr
+
+
+def test_output_schema_last_message_file_and_shorthand(repo: Path, tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"summary": {"type": "string"}},
+        "required": ["summary"],
+        "additionalProperties": False,
+    }
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(schema))
+    last = tmp_path / "last.txt"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ainos",
+            "Analyze this codebase",  # no command: the prompt of `ainos exec`
+            "--output-schema",
+            str(schema_file),
+            "-o",
+            str(last),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=_EXEC_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert set(answer) == {"summary"}
+    assert isinstance(answer["summary"], str)
+    assert json.loads(last.read_text()) == answer
+
+
+def test_prompt_from_stdin(repo: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ainos", "exec", "-"],
+        cwd=repo,
+        input="Which file is the largest?\n",
+        capture_output=True,
+        text=True,
+        timeout=_EXEC_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Largest file: shop/inventory.py" in done.stdout

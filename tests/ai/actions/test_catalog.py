@@ -16,6 +16,7 @@ from ainos.errors import NotFound
 
 BUILTINS = {
     "Ainos.AnalyzeCodebase",
+    "Ainos.Codex",
     "Ainos.ConvertTable",
     "Ainos.CountWords",
     "Ainos.DescribePhoto",
@@ -123,6 +124,7 @@ def test_text_input_finds_the_text_builtins(runtime: ActionRuntime) -> None:
     text = runtime.entity_factory.create_text_entity("Some words to work on.")
     ids = {i.definition.id for i in runtime.action_catalog.get_actions_for_inputs([text])}
     assert ids == {
+        "Ainos.Codex",
         "Ainos.ConvertTable",
         "Ainos.CountWords",
         "Ainos.SearchFiles",

@@ -13,6 +13,7 @@ from ainos.app.cli import main
 
 BUILTINS = [
     "Ainos.AnalyzeCodebase",
+    "Ainos.Codex",
     "Ainos.ConvertTable",
     "Ainos.CountWords",
     "Ainos.DescribePhoto",
@@ -49,6 +50,7 @@ def test_list_for_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert code == 0
     found = {a["id"]: a for a in json.loads(out)}
     assert set(found) == {
+        "Ainos.Codex",
         "Ainos.ConvertTable",
         "Ainos.CountWords",
         "Ainos.SearchFiles",

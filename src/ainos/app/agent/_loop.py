@@ -191,10 +191,12 @@ class Session:
         )
         if playbook:
             yield from self._run_calls(list(playbook.calls), "", turn)
-        facts = "" if output_schema else _facts(playbook, turn)
-        if traits.small and playbook and output_schema is None:
+        facts = _facts(playbook, turn)
+        if traits.small and playbook:
             # A small model explains what the playbook found rather than choosing tools.
-            return self._explain(prompt, playbook, facts, turn)
+            return self._explain(prompt, playbook, facts, turn, output_schema)
+        if output_schema is not None:
+            facts = ""  # the answer is a JSON document: nothing may be appended to it
         tool_steps = self.budgets.small_tool_steps if traits.small else self.budgets.max_steps
         while True:
             if self.context.cancel.is_set():
@@ -218,8 +220,16 @@ class Session:
                 continue
             return _compose(reply.text.strip(), facts, reply.finish_reason)
 
-    def _explain(self, prompt: str, playbook: Playbook, facts: str, turn: _Turn) -> str:
-        """One short explanation of a digest of the playbook's results, kept honest."""
+    def _explain(
+        self,
+        prompt: str,
+        playbook: Playbook,
+        facts: str,
+        turn: _Turn,
+        output_schema: Mapping[str, Any] | None,
+    ) -> str:
+        """One short explanation of a digest of the playbook's results, kept honest; or,
+        with ``output_schema``, the JSON document filled from that digest (constrained)."""
         context = digest(playbook, turn.outputs, facts)
         request = ModelRequest(
             messages=[
@@ -227,11 +237,16 @@ class Session:
                 {"role": "user", "content": f"{prompt}\n\n{context}\n\n{playbook.explain}"},
             ],
             tool_choice="none",
-            max_output_tokens=self.budgets.explain_tokens,
+            output_schema=output_schema,
+            max_output_tokens=self.budgets.max_output_tokens
+            if output_schema
+            else self.budgets.explain_tokens,
         )
         turn.steps += 1
         reply = self.model.complete(request)
         turn.usage = turn.usage + reply.usage
+        if output_schema is not None:
+            return reply.text.strip()
         grounding = "\n".join([facts, *turn.outputs.values()])
         return _compose(tidy_explanation(reply.text, grounding), facts)
 

@@ -64,25 +64,29 @@ def open_model(config: AgentConfig, choice: ModelChoice) -> Iterator[Model]:
         )
     if config.provider is not None and provider == config.model_provider:
         settings = config.provider
-        yield providers.OpenAIModel(
+        with providers.OpenAIModel(
             config.model,
             base_url=settings.base_url,
             api_key=settings.api_key(),
+            api_key_env=settings.env_key,
             wire_api=settings.wire_api,
             headers=dict(settings.http_headers),
             query_params=dict(settings.query_params),
-        )
+        ) as remote:
+            yield remote
         return
     daemon_url = providers.ensure_daemon(
         choice.socket_path, start=choice.through_daemon or provider == "ainos"
     )
     if daemon_url is not None:
-        yield providers.DaemonModel(
+        with providers.DaemonModel(
             config.model,
             daemon_url,
             priority=priority,
             client_name=choice.client_name,
-        )
+            deadline_ms=deadline,
+        ) as daemon:
+            yield daemon
         return
     with _in_process_llm(config.model) as service:
         yield providers.LocalModel(

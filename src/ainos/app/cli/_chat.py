@@ -33,6 +33,7 @@ from ainos.ai.ml.llm import (
     prepare_chat,
 )
 from ainos.app.cli._daemon import DIRECT, SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.cli._inputs import read_json_schema
 from ainos.app.cli._output import emit_json, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import (
@@ -125,24 +126,15 @@ def _sampling(
     json_schema: Path | None,
 ) -> _Sampling:
     sampling = _Sampling(
-        max_tokens, temperature, top_p, seed, list(stop or []), _read_schema(json_schema)
+        max_tokens,
+        temperature,
+        top_p,
+        seed,
+        list(stop or []),
+        read_json_schema(json_schema, "--json-schema"),
     )
     sampling.check()
     return sampling
-
-
-def _read_schema(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidArgument(f"--json-schema {path}: cannot read it: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidArgument(f"--json-schema {path}: not JSON: {exc}") from None
-    if not isinstance(schema, dict):
-        raise InvalidArgument(f"--json-schema {path}: a JSON schema is an object")
-    return schema
 
 
 def _read_prompt(prompt: str | None) -> str | None:

@@ -7,15 +7,14 @@ Progress (a spinner, each tool call) goes to stderr and the final answer to stdo
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import typer
 
+from ainos.app.cli._inputs import read_json_schema
 from ainos.app.cli._output import emit_json_line, stderr
 from ainos.errors import InvalidArgument
 
@@ -31,20 +30,6 @@ def _read_prompt(words: list[str]) -> str:
     if not text:
         raise InvalidArgument("the prompt is empty")
     return text
-
-
-def _read_schema(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidArgument(f"--output-schema {path}: cannot read it: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidArgument(f"--output-schema {path}: not JSON: {exc}") from None
-    if not isinstance(schema, dict):
-        raise InvalidArgument(f"--output-schema {path}: a JSON schema is an object")
-    return schema
 
 
 def _write_last_message(path: Path, text: str) -> None:
@@ -133,7 +118,7 @@ def exec_command(
         cwd=(cd or Path.cwd()).expanduser(),
         as_json=as_json,
         output_last_message=output_last_message,
-        output_schema=_read_schema(output_schema),
+        output_schema=read_json_schema(output_schema, "--output-schema"),
         profile=profile,
         overrides=list(config_overrides or []),
         cli=cli_values,

@@ -7,7 +7,6 @@ with a traceback.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Sequence
 
@@ -113,12 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _exec_shorthand(args: list[str], command: object) -> list[str]:
     """``ainos "PROMPT"`` is ``ainos exec "PROMPT"``: a first word that is no command and no
-    option is a prompt."""
+    option, and has spaces in it, is a prompt. A lone word is more likely a mistyped
+    command, left for the "no such command" error (``ainos exec WORD`` runs it)."""
     commands = getattr(command, "commands", {})
-    if not args or args[0].startswith("-") or args[0] in commands:
-        return args
-    # A lone word close to a command's name is a typo, left for the "no such command" error.
-    if " " not in args[0] and difflib.get_close_matches(args[0], list(commands), cutoff=0.75):
+    if not args or args[0].startswith("-") or args[0] in commands or " " not in args[0].strip():
         return args
     return ["exec", *args]
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ainos._sqlite import PerOperation
 from ainos.ai.actions._entities import ActionEntity, ArrayActionEntity, TableActionEntity
 from ainos.ai.actions._kinds import (
     ActionFeedbackKind,
@@ -162,44 +163,14 @@ def _summaries(entities: Mapping[str, ActionEntity]) -> str:
 class ActionHistory:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
-        self._migrated = False
+        self._db = PerOperation(MIGRATIONS, name="action log", error=ActionError)
 
     @property
     def path(self) -> Path:
         return self._path if self._path is not None else data_dir() / "actions.db"
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise ActionError(f"cannot open the action log {self.path}: {exc}") from exc
-        try:
-            if not self._migrated:
-                self._migrate(connection)
-                self._migrated = True
-            yield connection
-        except sqlite3.Error as exc:
-            raise ActionError(f"action log {self.path}: {exc}") from exc
-        finally:
-            connection.close()
-
-    def _migrate(self, connection: sqlite3.Connection) -> None:
-        while True:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                applied = int(connection.execute("PRAGMA user_version").fetchone()[0])
-                if applied >= len(MIGRATIONS):
-                    connection.execute("COMMIT")
-                    return
-                for statement in MIGRATIONS[applied]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {applied + 1}")
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.connect(self.path)
 
     def schema_version(self) -> int:
         with self._connect() as db:

@@ -28,6 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from ainos._json import json_kind
 from ainos.errors import ConfigError
 from ainos.paths import config_dir
 
@@ -293,16 +294,9 @@ def _copy(value: Any) -> Any:
 
 
 def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
+    """A TOML value's type as messages name it: JSON's names, but tables and dates."""
+    if isinstance(value, bool | int | float | str | list):
+        return json_kind(value)
     if isinstance(value, Mapping):
         return "a table"
     return "a date or time"

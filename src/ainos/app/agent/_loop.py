@@ -247,7 +247,7 @@ class Session:
         turn.usage = turn.usage + reply.usage
         if output_schema is not None:
             return reply.text.strip()
-        grounding = "\n".join([facts, *turn.outputs.values()])
+        grounding = "\n".join([prompt, facts, *turn.outputs.values()])
         return _compose(tidy_explanation(reply.text, grounding), facts)
 
     def _reply_tokens(self, small: bool, after_playbook: bool, allow_tools: bool) -> int:

@@ -1,9 +1,10 @@
 """Keeping a small model's prose honest: few sentences, no circles, no invented figures.
 
 A 135M-parameter model explains a codebase in fluent sentences that drift: it repeats
-itself in new words and makes up numbers. The answer keeps its first sentences, drops one
-that says again what an earlier one said, and drops any sentence with a figure that no tool
-produced — the measured figures are quoted beside it anyway.
+itself in new words, makes up numbers and claims. The answer keeps its first sentences, drops
+one that says again what an earlier one said, one with a figure that no tool produced, and one
+whose words mostly appear nowhere in what the tools returned (a claim the model made up) —
+the measured figures are quoted beside it anyway.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _SAME_SAYING = 0.6  # content-word overlap above which a sentence repeats an earlier one
+_SUPPORTED = 0.6  # share of a sentence's longer words that the tools' output must contain
 _STOP_WORDS = """a an and are as at be by for from has have in is it its of on or that the
 this to was with which also very"""
 _STOP = frozenset(_STOP_WORDS.split())
@@ -25,8 +27,12 @@ def _content(sentence: str) -> set[str]:
     return {w for w in _WORD.findall(sentence.lower()) if w not in _STOP}
 
 
-def _grounded(sentence: str, grounding: str) -> bool:
-    return all(number.replace(",", "") in grounding for number in _NUMBER.findall(sentence))
+def _grounded(sentence: str, grounding: str, vocabulary: set[str]) -> bool:
+    if not all(number.replace(",", "") in grounding for number in _NUMBER.findall(sentence)):
+        return False
+    parts = {part for word in _content(sentence) for part in word.split("-")}
+    words = [w for w in parts if len(w) > 3]
+    return not words or sum(w in vocabulary for w in words) / len(words) >= _SUPPORTED
 
 
 def tidy_explanation(text: str, grounding: str, *, max_sentences: int = 3) -> str:
@@ -35,13 +41,14 @@ def tidy_explanation(text: str, grounding: str, *, max_sentences: int = 3) -> st
     only, since what follows a small model's first paragraph is mostly a second go at it."""
     paragraph = text.strip().split("\n\n", 1)[0].strip()
     plain_grounding = grounding.replace(",", "")
+    vocabulary = set(_WORD.findall(grounding.lower()))
     kept: list[str] = []
     seen: list[set[str]] = []
     for sentence in _SENTENCE_END.split(" ".join(paragraph.split())):
         if len(kept) >= max_sentences:
             break
         words = _content(sentence)
-        if not words or not _grounded(sentence, plain_grounding):
+        if not words or not _grounded(sentence, plain_grounding, vocabulary):
             continue
         if any(len(words & other) / len(words | other) > _SAME_SAYING for other in seen):
             continue

@@ -17,14 +17,15 @@ import json
 import shlex
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from ainos._sqlite import PerOperation
 from ainos.app.agent._instructions import find_git_root
 from ainos.errors import AgentError, InvalidArgument
 from ainos.paths import data_dir
@@ -157,46 +158,16 @@ class ApprovalRules:
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path if path is not None else data_dir() / "approvals.sqlite3"
-        self._migrated = False
+        self._db = PerOperation(
+            MIGRATIONS, name="approval rules", error=AgentError, pragmas=("journal_mode = WAL",)
+        )
 
     @property
     def path(self) -> Path:
         return self._path
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self._path, timeout=10, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise AgentError(f"cannot open the approval rules {self._path}: {exc}") from exc
-        try:
-            if not self._migrated:
-                connection.execute("PRAGMA journal_mode = WAL")
-                self._migrate(connection)
-                self._migrated = True
-            yield connection
-        except sqlite3.Error as exc:
-            raise AgentError(f"approval rules {self._path}: {exc}") from exc
-        finally:
-            connection.close()
-
-    @staticmethod
-    def _migrate(connection: sqlite3.Connection) -> None:
-        while True:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                applied = int(connection.execute("PRAGMA user_version").fetchone()[0])
-                if applied >= len(MIGRATIONS):
-                    connection.execute("COMMIT")
-                    return
-                for statement in MIGRATIONS[applied]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {applied + 1}")
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.connect(self._path)
 
     def schema_version(self) -> int:
         with self._connect() as db:

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from ainos._sqlite import open_database
 from ainos.errors import AgentError, ConversationNotFound, InvalidArgument
 from ainos.paths import data_dir
 
@@ -227,42 +228,20 @@ class ConversationStore:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self._path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+            return open_database(
+                self._path,
+                MIGRATIONS,
+                pragmas=(
+                    f"busy_timeout = {_BUSY_MS}",
+                    "journal_mode = WAL",
+                    "synchronous = NORMAL",
+                    "foreign_keys = ON",
+                ),
+                timeout=_BUSY_MS / 1000,
+                check_same_thread=False,
             )
         except (OSError, sqlite3.Error) as exc:
             raise AgentError(f"cannot open the conversation store {self._path}: {exc}") from exc
-        try:
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA foreign_keys = ON")
-            self._migrate(connection)
-        except sqlite3.Error as exc:
-            connection.close()
-            raise AgentError(f"cannot open the conversation store {self._path}: {exc}") from exc
-        except BaseException:
-            connection.close()
-            raise
-        return connection
-
-    @staticmethod
-    def _migrate(connection: sqlite3.Connection) -> None:
-        while True:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                applied = int(connection.execute("PRAGMA user_version").fetchone()[0])
-                if applied >= len(MIGRATIONS):
-                    connection.execute("COMMIT")
-                    return
-                for statement in MIGRATIONS[applied]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {applied + 1}")
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

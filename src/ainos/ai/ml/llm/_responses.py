@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ainos._json import json_kind
 from ainos.ai.ml.llm._chat import RequestError
 from ainos.errors import AinosError, ContextLengthExceeded, InvalidArgument, NotFound
 
@@ -185,26 +186,10 @@ def _inner(value: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return inner if isinstance(inner, Mapping) else value
 
 
-def _kind(value: object) -> str:
-    """How OpenAI names a JSON value's type in its error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
 def _wrong_type(param: str, expected: str, value: object) -> ResponsesRequestError:
+    got = json_kind(value)
     return ResponsesRequestError(
-        f"Invalid type for '{param}': expected {expected}, but got {_kind(value)} instead.", param
+        f"Invalid type for '{param}': expected {expected}, but got {got} instead.", param
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ainos._json import json_kind
 from ainos.app.agent._model import (
     Message,
     ModelReply,
@@ -57,22 +58,6 @@ class Attempt:
     output: str = ""
 
 
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
 def _is_type(value: object, kind: str) -> bool:
     if kind == "string":
         return isinstance(value, str)
@@ -105,7 +90,7 @@ def _problems(value: object, schema: Mapping[str, Any], where: str, depth: int) 
     kinds = [declared] if isinstance(declared, str) else declared
     if isinstance(kinds, list) and kinds and not any(_is_type(value, str(k)) for k in kinds):
         wanted = " or ".join(str(k) for k in kinds)
-        return [f"{where} must be {_article(wanted)}, not {_json_kind(value)}"]
+        return [f"{where} must be {_article(wanted)}, not {json_kind(value)}"]
     enum = schema.get("enum")
     if isinstance(enum, list) and value not in enum:
         return [f"{where} must be one of {json.dumps(enum)}"]
@@ -155,7 +140,7 @@ def read_calls(
                 continue
         if not isinstance(arguments, dict):
             problems.append(
-                f"the arguments of {call.name} must be a JSON object, not {_json_kind(arguments)}"
+                f"the arguments of {call.name} must be a JSON object, not {json_kind(arguments)}"
             )
             continue
         found = schema_problems(arguments, tool.parameters, "arguments")

@@ -19,10 +19,10 @@ from ainos.app.agent._approval import ApprovalDecision
 from ainos.app.agent._config import AgentConfig, ApprovalPolicy
 from ainos.app.agent._model import ModelReply, ModelRequest, ModelTraits, ToolCall
 from ainos.app.agent._store import INTERRUPTED_TOOL_RESULT, ConversationStore
-from ainos.app.agent._tools import ToolBox, builtin_tools
 from ainos.app.agent._wiring import AgentRun, start_session
 from ainos.app.agent.providers import FakeScriptedModel
 from ainos.app.agent.sandbox import check_sandbox
+from ainos.app.agent.tools import ToolBox, builtin_tools
 from ainos.errors import ContextLengthExceeded, ModelError
 from ainos.protocol.agent import AgentEvent, Usage
 

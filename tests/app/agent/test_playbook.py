@@ -12,8 +12,8 @@ from ainos.ai.actions import ActionEntityFactory, ActionRuntime
 from ainos.app.agent._approval import ApprovalGate, NoApprover
 from ainos.app.agent._config import ApprovalPolicy
 from ainos.app.agent._playbook import ANALYZE_ACTION_TOOL, facts_block, plan_playbook
-from ainos.app.agent._tools import ToolBox, ToolContext, action_tools, builtin_tools
 from ainos.app.agent.sandbox import SandboxMode, SandboxPolicy
+from ainos.app.agent.tools import ToolBox, ToolContext, action_tools, builtin_tools
 
 ALL_TOOLS = ["shell", "read_file", "list_dir", "grep", "apply_patch", ANALYZE_ACTION_TOOL]
 TODO_PATTERN = r"\b(TODO|FIXME|XXX|HACK)\b"

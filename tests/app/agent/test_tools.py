@@ -17,7 +17,8 @@ from ainos.ai.actions import ActionRuntime
 from ainos.app.agent._approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from ainos.app.agent._config import ApprovalPolicy
 from ainos.app.agent._model import ToolCall
-from ainos.app.agent._tools import (
+from ainos.app.agent.sandbox import SandboxMode, SandboxPolicy, check_sandbox
+from ainos.app.agent.tools import (
     GREP,
     LIST_DIR,
     READ_FILE,
@@ -30,7 +31,6 @@ from ainos.app.agent._tools import (
     action_tools,
     builtin_tools,
 )
-from ainos.app.agent.sandbox import SandboxMode, SandboxPolicy, check_sandbox
 from ainos.protocol.agent import (
     CommandExecutionItem,
     FileChangeItem,

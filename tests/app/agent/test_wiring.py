@@ -16,10 +16,10 @@ from ainos.app.agent._config import AgentConfig, ApprovalPolicy
 from ainos.app.agent._model import ModelReply, ModelRequest, ToolCall
 from ainos.app.agent._rules import ApprovalRules
 from ainos.app.agent._store import ConversationStore
-from ainos.app.agent._tools import GREP, READ_FILE, ToolBox, builtin_tools
 from ainos.app.agent._wiring import AgentRun, start_session
 from ainos.app.agent.providers import FakeScriptedModel
 from ainos.app.agent.sandbox import SandboxMode, check_sandbox
+from ainos.app.agent.tools import GREP, READ_FILE, ToolBox, builtin_tools
 
 needs_sandbox = pytest.mark.skipif(not check_sandbox().ok, reason="no sandbox mechanism works")
 

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from ainos.app.agent._playbook import plan_playbook
     from ainos.app.agent._rules import ApprovalRule, ApprovalRules
     from ainos.app.agent._store import ConversationStore, ThreadInfo
-    from ainos.app.agent._tools import ToolBox, ToolContext, action_tools, builtin_tools
     from ainos.app.agent._wiring import AgentRun, ModelChoice, open_model, start_session
+    from ainos.app.agent.tools import ToolBox, ToolContext, action_tools, builtin_tools
 
 _EXPORTS = {
     "AgentConfig": "_config",
@@ -67,12 +67,12 @@ _EXPORTS = {
     "ProviderConfig": "_config",
     "Session": "_loop",
     "ThreadInfo": "_store",
-    "ToolBox": "_tools",
+    "ToolBox": "tools",
     "ToolCall": "_model",
-    "ToolContext": "_tools",
+    "ToolContext": "tools",
     "ToolSpec": "_model",
-    "action_tools": "_tools",
-    "builtin_tools": "_tools",
+    "action_tools": "tools",
+    "builtin_tools": "tools",
     "find_git_root": "_instructions",
     "is_git_repository": "_instructions",
     "is_known_safe": "_approval",

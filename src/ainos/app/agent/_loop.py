@@ -27,7 +27,7 @@ from ainos.app.agent._playbook import (
 )
 from ainos.app.agent._prose import tidy_explanation
 from ainos.app.agent._store import INTERRUPTED_TOOL_RESULT
-from ainos.app.agent._tools import ToolBox, ToolContext, ToolOutcome, cap_text
+from ainos.app.agent.tools import ToolBox, ToolContext, ToolOutcome, cap_text
 from ainos.errors import AinosError, ContextLengthExceeded
 from ainos.protocol.agent import (
     AgentEvent,

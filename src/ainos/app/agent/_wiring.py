@@ -18,8 +18,8 @@ from ainos.app.agent._loop import Budgets, Session
 from ainos.app.agent._model import Model
 from ainos.app.agent._rules import ApprovalRules, project_root
 from ainos.app.agent._store import ConversationStore, ThreadInfo
-from ainos.app.agent._tools import ToolBox, ToolContext, action_tools, builtin_tools
 from ainos.app.agent.sandbox import SandboxMode, SandboxPolicy
+from ainos.app.agent.tools import ToolBox, ToolContext, action_tools, builtin_tools
 from ainos.errors import InvalidArgument
 from ainos.protocol.agent import AgentEvent
 from ainos.protocol.scheduler import ClientIdentity, Priority

@@ -89,14 +89,11 @@ def test_bwrap_workspace_write_binds_roots_then_protected_entries(workspace: Pat
     assert "--unshare-net" not in args
 
 
-def test_bwrap_read_only_has_a_private_tmp_that_still_shows_the_workspace(
-    workspace: Path,
-) -> None:
-    assert workspace.is_relative_to("/tmp")  # pytest's tmp_path
+def test_bwrap_read_only_writes_only_its_scratch_directory(workspace: Path, tmp_path: Path) -> None:
+    assert workspace.is_relative_to("/tmp")  # pytest's tmp_path: nothing may hide it
+    scratch = tmp_path / "scratch"
     policy = SandboxPolicy(SandboxMode.READ_ONLY, workspace)
-    args = bwrap_argv("bwrap", ["true"], cwd=workspace, policy=policy, environ={})
-    tmpfs = args.index("--tmpfs")
-    assert args[tmpfs + 1] == "/tmp"
-    assert "--bind" not in args
-    assert _pairs(args, "--ro-bind") == [("/", "/"), (str(workspace), str(workspace))]
-    assert args.index(str(workspace)) > tmpfs
+    args = bwrap_argv("bwrap", ["true"], cwd=workspace, policy=policy, environ={}, scratch=scratch)
+    assert "--tmpfs" not in args
+    assert _pairs(args, "--ro-bind") == [("/", "/")]
+    assert _pairs(args, "--bind") == [(str(scratch), str(scratch))]

@@ -2,9 +2,10 @@
 
 The mount order matters, as in Codex: ``--ro-bind / /`` makes everything read-only, a fresh
 ``/dev`` keeps the usual device nodes, then the writable roots are bound writable and the
-protected entries inside them bound read-only again, so they win. In read-only mode ``/tmp``
-is a private tmpfs; a workspace or working directory under ``/tmp`` is bound (read-only) back
-into it so the command still sees it.
+protected entries inside them bound read-only again, so they win. In read-only mode nothing
+is writable but a fresh scratch directory, the command's ``TMPDIR``: a private tmpfs over
+``/tmp`` would hide whatever lives there (a checkout, a virtual environment, the very
+program being run).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from ainos.app.agent.sandbox._policy import SandboxMode, SandboxPolicy
 __all__ = ["BwrapProbe", "bwrap_argv", "find_bwrap", "probe_bwrap"]
 
 _PROBE_TIMEOUT_S = 10.0
-_TMP = Path("/tmp")
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,6 @@ def probe_bwrap(path: str) -> BwrapProbe:
         "/",
         "--dev",
         "/dev",
-        "--tmpfs",
-        "/tmp",
         *_common_tail(network=False),
         "--",
         true,
@@ -107,14 +105,14 @@ def bwrap_argv(
     cwd: Path,
     policy: SandboxPolicy,
     environ: Mapping[str, str],
+    scratch: Path | None = None,
 ) -> list[str]:
-    """The ``bwrap`` command line that runs ``argv`` in ``cwd`` under ``policy``."""
+    """The ``bwrap`` command line that runs ``argv`` in ``cwd`` under ``policy``;
+    ``scratch``: the one writable directory of read-only mode."""
     args = [path, *_common_head(), "--ro-bind", "/", "/", "--dev", "/dev"]
     if policy.mode is SandboxMode.READ_ONLY:
-        args += ["--tmpfs", "/tmp"]
-        for seen in dict.fromkeys((policy.workspace, cwd.resolve())):
-            if seen.is_relative_to(_TMP):
-                args += ["--ro-bind", str(seen), str(seen)]
+        if scratch is not None:
+            args += ["--bind", str(scratch), str(scratch)]
     else:
         # Parents before children, so a deeper bind is not hidden by a shallower one.
         roots = sorted(policy.writable_paths(environ), key=lambda p: len(p.parts))

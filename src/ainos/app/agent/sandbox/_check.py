@@ -109,7 +109,7 @@ def _bubblewrap_status() -> MechanismStatus:
     enforces = (
         "filesystem writes",
         f"{_PROTECTED} stay read-only",
-        "private /tmp (read-only mode)",
+        "read-only mode: a scratch TMPDIR only",
         "network (own namespace)",
         "processes (own PID namespace)",
     )
@@ -145,7 +145,7 @@ def _landlock_status() -> MechanismStatus:
     enforces = ["filesystem writes"]
     gaps = [
         f"{_PROTECTED} stay writable",
-        "no private /tmp (read-only mode gets a fresh TMPDIR; /tmp refuses writes)",
+        "read-only mode: a scratch TMPDIR only (as with bubblewrap)",
         "no PID namespace",
     ]
     if network:

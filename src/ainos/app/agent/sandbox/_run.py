@@ -161,19 +161,31 @@ def _wrapped(
         path = find_bwrap()
         if path is None:  # removed since the probe
             raise SandboxUnavailable("bubblewrap: bwrap is no longer on PATH")
-        if policy.mode is SandboxMode.READ_ONLY:
-            environ["TMPDIR"] = "/tmp"  # the private tmpfs
-        yield bwrap_argv(path, argv, cwd=cwd, policy=policy, environ=environ), environ
+        if policy.mode is not SandboxMode.READ_ONLY:
+            yield bwrap_argv(path, argv, cwd=cwd, policy=policy, environ=environ), environ
+            return
+        with _scratch(environ) as scratch:
+            yield (
+                bwrap_argv(path, argv, cwd=cwd, policy=policy, environ=environ, scratch=scratch),
+                environ,
+            )
         return
     writable = [str(p) for p in policy.writable_paths(environ)]
     if policy.mode is not SandboxMode.READ_ONLY:
         yield _landlock.trampoline_argv(argv, writable, deny_tcp=not policy.network), environ
         return
-    # Landlock cannot give a private /tmp: a fresh directory stands in, as TMPDIR.
-    scratch = tempfile.mkdtemp(prefix="ainos-sandbox-tmp-")
+    with _scratch(environ) as scratch:
+        yield _landlock.trampoline_argv(argv, [str(scratch)], deny_tcp=not policy.network), environ
+
+
+@contextmanager
+def _scratch(environ: dict[str, str]) -> Iterator[Path]:
+    """Read-only mode's one writable place, a fresh directory as ``TMPDIR``, removed after:
+    tools that need a temporary file still work, and nothing they write outlives them."""
+    scratch = Path(tempfile.mkdtemp(prefix="ainos-sandbox-tmp-"))
+    environ["TMPDIR"] = str(scratch)
     try:
-        environ["TMPDIR"] = scratch
-        yield _landlock.trampoline_argv(argv, [scratch], deny_tcp=not policy.network), environ
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

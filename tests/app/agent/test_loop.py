@@ -717,6 +717,16 @@ def test_a_model_error_fails_the_turn_with_its_message(repo: Path) -> None:
         PROMPT,
         "Try again.",
     ]
+    # ... answered by a note of the failure, so user and assistant still alternate.
+    assert [m["role"] for m in model.requests[1].messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert model.requests[1].messages[2]["content"] == (
+        "(this turn failed: the server said 500: internal error)"
+    )
     store.close()
 
 

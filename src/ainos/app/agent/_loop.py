@@ -153,7 +153,11 @@ class Session:
             answer = yield from self._work(prompt, turn, output_schema)
         except AinosError as exc:
             self._settle_calls(turn)
-            yield self._event(TurnFailed.of(" ".join(str(exc).split())), turn)
+            message = " ".join(str(exc).split())
+            # The prompt stays answered, so the next turn's history alternates as chat
+            # templates expect (two user messages in a row confuse small models).
+            self._message({"role": "assistant", "content": f"(this turn failed: {message})"}, turn)
+            yield self._event(TurnFailed.of(message), turn)
             return
         except (KeyboardInterrupt, GeneratorExit):
             self._settle_calls(turn)

@@ -19,7 +19,12 @@ def default_socket_path() -> Path:
 
 def private_directory(path: Path) -> Path:
     """Create ``path`` (mode 0700) or check that an existing one is ours and private."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise PermissionDenied(f"{path} is not a directory owned by this user") from None
+    except OSError as exc:  # a parent is a file, read-only, missing permissions
+        raise PermissionDenied(f"cannot create {path}: {exc.strerror or exc}") from None
     info = path.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise PermissionDenied(f"{path} is not a directory owned by this user")

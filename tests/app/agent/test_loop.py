@@ -1019,3 +1019,27 @@ def test_every_event_type_round_trips_through_the_schema() -> None:
     ]
     dicts = validate_events(stream)
     assert [json.loads(e.to_json()) for e in stream] == dicts
+
+
+def test_a_small_model_asked_about_a_file_answers_with_its_outline(repo: Path) -> None:
+    model = FakeScriptedModel([answer("The xdg caches are built into xdg-xdg.")], traits=SMALL)
+    run = start_session(model, config(), repo, approver=RecordingApprover())
+
+    events = turn(run, "What does pkg/greet.py do?")
+
+    calls = completed(events, "mcp_tool_call")
+    assert [(i["tool"], i["arguments"]["path"]) for i in calls] == [("read_file", "pkg/greet.py")]
+    # The model's made-up sentence is dropped; the file's measured outline is the answer.
+    assert final_answer(events) == "pkg/greet.py: 7 lines\n- Defines: greet(), shout()"
+
+
+def test_a_small_model_asked_to_search_answers_with_the_matches(repo: Path) -> None:
+    model = FakeScriptedModel([answer("")], traits=SMALL)
+    run = start_session(model, config(), repo, approver=RecordingApprover())
+
+    events = turn(run, "Search for 'return greet'")
+
+    assert final_answer(events) == (
+        "Matches for /return greet/, 1 match in 1 file (first 1):\n"
+        "- pkg/greet.py:7:     return greet(name).upper()"
+    )

@@ -14,8 +14,10 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ainos.app.agent._briefs import file_brief, search_brief
 from ainos.app.agent._instructions import Instructions
 from ainos.app.agent._model import Message, Model, ModelReply, ModelRequest, ToolCall
 from ainos.app.agent._playbook import (
@@ -195,7 +197,7 @@ class Session:
         )
         if playbook:
             yield from self._run_calls(list(playbook.calls), "", turn)
-        facts = _facts(playbook, turn)
+        facts = _facts(playbook, turn, self.context.cwd)
         if traits.small and playbook:
             # A small model explains what the playbook found rather than choosing tools.
             return self._explain(prompt, playbook, facts, turn, output_schema)
@@ -351,8 +353,22 @@ class Session:
         self._message({"role": "tool", "tool_call_id": call.call_id, "content": output}, turn)
 
 
-def _facts(playbook: Playbook, turn: _Turn) -> str:
-    """The measured figures, and the project's own words for what it is."""
+def _facts(playbook: Playbook, turn: _Turn, cwd: Path) -> str:
+    """What the answer quotes whatever the model says: the measured figures and the
+    project's own words for what it is; a named file's outline; a search's matches."""
+    if playbook.intent == "files":
+        briefs = [
+            file_brief(cwd / str(call.arguments.get("path")), str(call.arguments.get("path")))
+            for call in playbook.calls
+            if call.name == "read_file"
+        ]
+        return "\n\n".join(b for b in briefs if b)
+    if playbook.intent == "search":
+        return "\n\n".join(
+            search_brief(str(call.arguments.get("pattern")), turn.outputs.get(call.call_id, ""))
+            for call in playbook.calls
+            if call.name == "grep"
+        )
     facts = facts_block(turn.structured)
     if not facts or playbook.intent != "analysis":
         return facts

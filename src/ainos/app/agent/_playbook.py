@@ -118,7 +118,8 @@ def plan_playbook(prompt: str, cwd: Path, tool_names: Sequence[str]) -> Playbook
             calls.append(_call("grep", {"pattern": r"\b(TODO|FIXME|XXX|HACK)\b"}))
         elif quoted and _SEARCH_VERBS.search(prompt):
             intent = "search"
-            calls.append(_call("grep", {"pattern": re.escape(quoted.group(1))}))
+            term = re.escape(quoted.group(1)).replace("\\ ", " ")  # spaces need no escape
+            calls.append(_call("grep", {"pattern": term}))
     return Playbook(tuple(calls), intent, explain, tuple(files))
 
 

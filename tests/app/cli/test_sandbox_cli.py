@@ -1,8 +1,8 @@
 """``ainos sandbox check`` and ``ainos sandbox run``.
 
-``_main.py`` does not register the group yet: the tests register it on a small Typer app of
-their own. Most run it in this process with Click's runner (commands and sandboxes are
-real); one runs it as a child process, the way a user does.
+The tests register the group on a small Typer app of their own. Most run it in this
+process with Click's runner (commands and sandboxes are real); one runs it as a child
+process, the way a user does.
 """
 
 from __future__ import annotations

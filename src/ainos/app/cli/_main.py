@@ -7,31 +7,114 @@ with a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
 import typer
+from typer import _click as click  # Typer's own click, which its classes derive from
+from typer.core import TyperCommand, TyperGroup
 
 from ainos import __version__
-from ainos.app.cli import (
-    _actions,
-    _approvals,
-    _bench,
-    _chat,
-    _conversations,
-    _devices,
-    _exec,
-    _models,
-    _processes,
-    _sandbox,
-    _serve,
-    _stats,
-)
 from ainos.app.cli._output import guard_stdout
 from ainos.errors import AinosError, OutputClosed
 
+# Each command's module, and the one line ``ainos --help`` shows for it. A module is imported
+# only when one of its commands runs (or shows its own help): the command line starts fast
+# whatever the heavy libraries of other commands (onnx, llama.cpp, starlette) cost.
+# tests/app/cli/test_main.py checks that these lines are the commands' own.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "stats": (
+        "_stats",
+        "Current CPU and GPU statistics (utilisation, memory, power, temperature, clocks).",
+    ),
+    "metrics": (
+        "_stats",
+        "Current statistics in Prometheus text exposition format (with the scheduler's and the "
+        "pinned pool's when a daemon runs).",
+    ),
+    "devices": (
+        "_devices",
+        "Compute devices (CPU, NVIDIA GPUs via NVML) and ONNX Runtime execution providers.",
+    ),
+    "ps": (
+        "_processes",
+        "AI processes: ML runtimes in their memory maps, GPU compute users, registered clients.",
+    ),
+    "serve": (
+        "_serve",
+        "Run the ainos daemon in the foreground: the control socket and the OpenAI-compatible "
+        "HTTP API (Ctrl-C or SIGTERM stops it gracefully).",
+    ),
+    "status": ("_serve", "Whether a daemon is running, and its statistics."),
+    "embed": ("_models", "Sentence embeddings of TEXTS (through the daemon when one runs)."),
+    "chat": (
+        "_chat",
+        "Chat with a local model, the reply streamed as it comes (through the daemon when one "
+        "runs, in-process otherwise).",
+    ),
+    "generate": ("_chat", "Continue PROMPT as raw text, no chat template."),
+    "exec": ("_exec", 'Run the coding agent on a prompt (also: ainos "PROMPT").'),
+    "models": ("_models", "The model catalog: list, show, add, remove, load, unload."),
+    "conversations": (
+        "_conversations",
+        "The coding agent's stored conversations: list them, replay one, remove one.",
+    ),
+    "approvals": (
+        "_approvals",
+        "Rules that approve the agent's commands and patches without asking.",
+    ),
+    "sandbox": (
+        "_sandbox",
+        "The coding agent's sandbox for shell commands (bubblewrap or Landlock).",
+    ),
+    "bench": ("_bench", "Benchmarks: each reports ratios against a baseline run side by side."),
+    "actions": (
+        "_actions",
+        "Typed AI actions: discover them by the data they take, invoke them, rate them.",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command | None:
+    """The real command ``name``, its module imported now; None for an unknown name."""
+    entry = _COMMANDS.get(name)
+    if entry is None:
+        return None
+    module = importlib.import_module(f"ainos.app.cli.{entry[0]}")
+    holder = typer.Typer()
+    holder.callback()(lambda: None)  # a callback makes it a group even with one command
+    module.register(holder)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands.get(name)
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: its commands' modules are imported on first use. Listing them in the
+    root's help shows stand-ins carrying the lines of ``_COMMANDS``."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self._listing and cmd_name in _COMMANDS:
+            return TyperCommand(cmd_name, help=_COMMANDS[cmd_name][1])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
     name="ainos",
+    cls=_LazyGroup,
     help="ainos — a local AI runtime: device statistics, AI processes, scheduling, models, "
     'and a coding agent (ainos exec "PROMPT", or ainos "PROMPT").',
     no_args_is_help=True,
@@ -56,23 +139,6 @@ def _root(
     """ainos — a local AI runtime."""
 
 
-for _module in (
-    _stats,
-    _devices,
-    _processes,
-    _serve,
-    _models,
-    _chat,
-    _exec,
-    _conversations,
-    _approvals,
-    _sandbox,
-    _bench,
-    _actions,
-):
-    _module.register(app)
-
-
 _INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
@@ -83,7 +149,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     command = typer.main.get_command(app)
-    args = _exec_shorthand(list(sys.argv[1:] if argv is None else argv), command)
+    args = _exec_shorthand(list(sys.argv[1:] if argv is None else argv))
     guard_stdout()
     try:
         result = command.main(args=args, prog_name="ainos", standalone_mode=False)
@@ -110,12 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _exec_shorthand(args: list[str], command: object) -> list[str]:
+def _exec_shorthand(args: list[str]) -> list[str]:
     """``ainos "PROMPT"`` is ``ainos exec "PROMPT"``: a first word that is no command and no
     option, and has spaces in it, is a prompt. A lone word is more likely a mistyped
     command, left for the "no such command" error (``ainos exec WORD`` runs it)."""
-    commands = getattr(command, "commands", {})
-    if not args or args[0].startswith("-") or args[0] in commands or " " not in args[0].strip():
+    if not args or args[0].startswith("-") or args[0] in _COMMANDS or " " not in args[0].strip():
         return args
     return ["exec", *args]
 

@@ -9,12 +9,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 
 from ainos.errors import InvalidArgument, OutputClosed
-from ainos.kernel.nvml import Nvml, open_nvml
+
+if TYPE_CHECKING:
+    from ainos.kernel.nvml import Nvml
 
 MAX_INTERVAL_SECONDS = 3600.0
 
@@ -85,6 +87,8 @@ def check_interval(seconds: float) -> float:
 @contextmanager
 def gpus() -> Iterator[Nvml | None]:
     """NVML for the duration of a command; ``None`` on machines without NVIDIA GPUs."""
+    from ainos.kernel.nvml import open_nvml  # NVML's bindings: only for commands that read GPUs
+
     nvml = open_nvml()
     try:
         yield nvml

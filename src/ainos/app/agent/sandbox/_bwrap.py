@@ -13,16 +13,14 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ainos.app.agent.sandbox._policy import SandboxMode, SandboxPolicy
+from ainos.app.agent.sandbox._probe import PROBE_TIMEOUT_S, probe_program, run_probe
 
 __all__ = ["BwrapProbe", "bwrap_argv", "find_bwrap", "probe_bwrap"]
-
-_PROBE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,6 @@ def find_bwrap() -> str | None:
 def probe_bwrap(path: str) -> BwrapProbe:
     """Run ``true`` inside a sandbox built the way commands' are; cached per process."""
     version = _version(path)
-    true = shutil.which("true") or sys.executable
     argv = [
         path,
         *_common_head(),
@@ -53,31 +50,16 @@ def probe_bwrap(path: str) -> BwrapProbe:
         "/dev",
         *_common_tail(network=False),
         "--",
-        true,
+        probe_program(),
     ]
-    try:
-        done = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return BwrapProbe(path, False, version, f"probe timed out after {_PROBE_TIMEOUT_S:g} s")
-    except OSError as exc:
-        return BwrapProbe(path, False, version, f"probe could not start: {exc.strerror}")
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
-        first = lines[0] if lines else f"exit status {done.returncode}"
-        return BwrapProbe(path, False, version, f"probe failed: {first}")
-    return BwrapProbe(path, True, version, None)
+    failure = run_probe(argv)
+    return BwrapProbe(path, failure is None, version, failure)
 
 
 def _version(path: str) -> str | None:
     try:
         done = subprocess.run(
-            [path, "--version"], capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False
+            [path, "--version"], capture_output=True, timeout=PROBE_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -10,15 +10,13 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ainos.app.agent.sandbox import _landlock
 from ainos.app.agent.sandbox._bwrap import find_bwrap, probe_bwrap
 from ainos.app.agent.sandbox._policy import PROTECTED_NAMES, SandboxPolicy
+from ainos.app.agent.sandbox._probe import probe_program, run_probe
 from ainos.errors import InvalidArgument, SandboxUnavailable
 
 __all__ = [
@@ -36,7 +34,6 @@ Mechanism = Literal["bubblewrap", "landlock", "none"]
 MECHANISMS: tuple[Mechanism, ...] = ("bubblewrap", "landlock")  # in the order auto tries them
 ENV_OVERRIDE = "AINOS_SANDBOX"
 _OVERRIDES = ("auto", "bubblewrap", "landlock", "none")
-_PROBE_TIMEOUT_S = 10.0
 _PROTECTED = " and ".join(PROTECTED_NAMES)
 
 
@@ -161,24 +158,7 @@ def _landlock_status() -> MechanismStatus:
 
 
 def _probe_landlock(*, deny_tcp: bool) -> str | None:
-    true = shutil.which("true") or sys.executable
-    argv = _landlock.trampoline_argv([true], [], deny_tcp=deny_tcp)
-    try:
-        done = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"probe timed out after {_PROBE_TIMEOUT_S:g} s"
-    except OSError as exc:
-        return f"probe could not start: {exc.strerror}"
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
-        return "probe failed: " + (lines[0] if lines else f"exit status {done.returncode}")
-    return None
+    return run_probe(_landlock.trampoline_argv([probe_program()], [], deny_tcp=deny_tcp))
 
 
 def _statuses() -> tuple[MechanismStatus, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ class Playbook:
     calls: tuple[ToolCall, ...] = ()
     intent: str = "none"  # analysis | files | search | none
     explain: str = _EXPLAIN_GENERIC  # the instruction that asks the model to explain
-    mentioned: tuple[str, ...] = field(default_factory=tuple)
+    mentioned: tuple[str, ...] = ()  # the files named in the request that exist
 
     def __bool__(self) -> bool:
         return bool(self.calls)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,6 @@ class AgentRun:
     thread: ThreadInfo
     store: ConversationStore | None
     resumed: bool = False
-    events: list[AgentEvent] = field(default_factory=list)
 
     def run_turn(self, prompt: str, **kwargs: Any) -> Iterator[AgentEvent]:
         if self.store is None:

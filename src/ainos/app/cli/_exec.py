@@ -116,8 +116,6 @@ def exec_command(
     options = _exec_run.ExecOptions(
         prompt=_read_prompt(words),
         cwd=(cd or Path.cwd()).expanduser(),
-        as_json=as_json,
-        output_last_message=output_last_message,
         output_schema=read_json_schema(output_schema, "--output-schema"),
         profile=profile,
         overrides=list(config_overrides or []),

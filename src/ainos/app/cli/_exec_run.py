@@ -50,8 +50,6 @@ JsonSink = Callable[[object], None]
 class ExecOptions:
     prompt: str
     cwd: Path
-    as_json: bool = False
-    output_last_message: Path | None = None
     output_schema: dict[str, Any] | None = None
     profile: str | None = None
     overrides: list[str] = field(default_factory=list)
@@ -130,11 +128,8 @@ def _terminal() -> Iterator[TextIO | None]:
 class _Progress:
     """A spinner while the agent works, and one line per finished step."""
 
-    def __init__(self, enabled: bool) -> None:
-        self._status: Status | None = (
-            Status("working", console=stderr) if enabled and stderr.is_terminal else None
-        )
-        self._enabled = enabled
+    def __init__(self) -> None:
+        self._status = Status("working", console=stderr) if stderr.is_terminal else None
 
     def __enter__(self) -> _Progress:
         if self._status is not None:
@@ -156,8 +151,6 @@ class _Progress:
                 self._status.start()
 
     def show(self, event: AgentEvent) -> None:
-        if not self._enabled:
-            return
         if isinstance(event, ItemStarted) and self._status is not None:
             self._status.update(escape(_describe_start(event)))
         elif isinstance(event, ItemCompleted) and not isinstance(event.item, AgentMessageItem):
@@ -235,7 +228,7 @@ def run_exec(options: ExecOptions, emit: JsonSink | None) -> tuple[bool, str | N
     )
     answer: str | None = None
     completed = False
-    with _Progress(enabled=True) as progress, _terminal() as tty, store:
+    with _Progress() as progress, _terminal() as tty, store:
         approver = TerminalApprover(tty, progress.paused) if tty is not None else NoApprover()
         with open_model(config, choice) as model:
             run = start_session(

@@ -9,6 +9,7 @@ tokens, wall time) ends it and says so; the model is a one-method seam
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -248,20 +249,23 @@ class Session:
             if output_schema
             else self.budgets.explain_tokens,
         )
-        turn.steps += 1
-        reply = self.model.complete(request)
-        turn.usage = turn.usage + reply.usage
+        reply = self._complete(request, turn)
         if output_schema is not None:
             return reply.text.strip()
         grounding = "\n".join([prompt, facts, *turn.outputs.values()])
         return _compose(tidy_explanation(reply.text, grounding), facts)
 
-    def _reply_tokens(self, small: bool, after_playbook: bool, allow_tools: bool) -> int:
-        if not small:
+    def _reply_tokens(self, allow_tools: bool) -> int:
+        if not self.model.traits.small:
             return self.budgets.max_output_tokens
-        if after_playbook:
-            return self.budgets.explain_tokens
         return self.budgets.small_reply_tokens if allow_tools else self.budgets.explain_tokens
+
+    def _complete(self, request: ModelRequest, turn: _Turn) -> ModelReply:
+        """One model call, counted against the turn's budgets."""
+        turn.steps += 1
+        reply = self.model.complete(request)
+        turn.usage = turn.usage + reply.usage
+        return reply
 
     def _ask(
         self,
@@ -278,29 +282,21 @@ class Session:
             messages = _without_old_outputs(messages)
         if playbook:
             messages.append({"role": "user", "content": playbook.explain})
-        small = self.model.traits.small
         request = ModelRequest(
             messages=messages,
             tools=self.tools.specs() if allow_tools else (),
             tool_choice="auto" if allow_tools else "none",
             output_schema=output_schema,
-            max_output_tokens=self._reply_tokens(small, bool(playbook), allow_tools),
+            max_output_tokens=self._reply_tokens(allow_tools),
         )
-        turn.steps += 1
         try:
-            reply = self.model.complete(request)
+            return self._complete(request, turn)
         except ContextLengthExceeded:
-            # Old tool output is what fills a window: drop it, keep the conversation.
-            request = ModelRequest(
-                messages=_without_old_outputs(messages),
-                tools=request.tools,
-                tool_choice=request.tool_choice,
-                output_schema=output_schema,
-                max_output_tokens=request.max_output_tokens,
-            )
-            reply = self.model.complete(request)
-        turn.usage = turn.usage + reply.usage
-        return reply
+            # Old tool output is what fills a window: drop it, keep the conversation. The
+            # refused call did no work: its retry counts as the same step.
+            turn.steps -= 1
+            messages = _without_old_outputs(messages)
+            return self._complete(dataclasses.replace(request, messages=messages), turn)
 
     def _run_calls(
         self, calls: list[ToolCall], text: str, turn: _Turn

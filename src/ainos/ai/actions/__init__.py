@@ -81,10 +81,11 @@ from ainos.ai.actions._provider import ActionProvider, FeedbackHandler
 from ainos.ai.actions._resolve import ENTRY_POINT_GROUP
 from ainos.ai.actions._runtime import ActionRuntime
 from ainos.ai.actions._streaming import StreamingTextActionEntity, StreamingTextActionEntityWriter
-from ainos.ai.actions._values import entity_from_value, value_schema
+from ainos.ai.actions._values import PATH_KINDS, entity_from_value, value_schema
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "PATH_KINDS",
     "SUPPORTED_SCHEMA_VERSIONS",
     "ActionCatalog",
     "ActionDefinition",

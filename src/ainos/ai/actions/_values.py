@@ -18,9 +18,10 @@ from ainos.ai.actions._factory import ActionEntityFactory
 from ainos.ai.actions._kinds import ActionEntityKind
 from ainos.errors import InvalidArgument
 
-__all__ = ["entity_from_value", "value_schema"]
+__all__ = ["PATH_KINDS", "entity_from_value", "value_schema"]
 
-_PATH_KINDS = (ActionEntityKind.FILE, ActionEntityKind.DOCUMENT, ActionEntityKind.PHOTO)
+# Kinds given as a path: a model or a person names the file.
+PATH_KINDS = frozenset({ActionEntityKind.FILE, ActionEntityKind.DOCUMENT, ActionEntityKind.PHOTO})
 _ROW = {"type": "array", "items": {"type": "string"}}
 
 
@@ -31,7 +32,7 @@ def value_schema(info: ActionEntityRegistrationInfo) -> dict[str, Any]:
         element = info.element_kind or ActionEntityKind.TEXT
         item = value_schema(ActionEntityRegistrationInfo(info.name, element))
         return {"type": "array", "items": item, "description": f"{element.wire_name} values"}
-    if kind in _PATH_KINDS:
+    if kind in PATH_KINDS:
         return {"type": "string", "description": f"path of a {kind.wire_name.lower()}"}
     if kind is ActionEntityKind.TABLE:
         return {"type": "array", "items": _ROW, "description": "rows of cells, header first"}
@@ -78,7 +79,7 @@ def entity_from_value(
         raise InvalidArgument(f"{name}: a {kind.wire_name} is given as a string")
     if kind is ActionEntityKind.TEXT:
         return factory.create_text_entity(value)
-    if kind in _PATH_KINDS:
+    if kind in PATH_KINDS:
         path = Path(value).expanduser()
         if base is not None and not path.is_absolute():
             path = base / path

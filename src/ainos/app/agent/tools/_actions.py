@@ -10,7 +10,6 @@ from typing import Any
 
 from ainos.app.agent._model import ToolSpec
 from ainos.app.agent.tools._base import (
-    PATH_KINDS,
     FunctionTool,
     Tool,
     ToolContext,
@@ -55,7 +54,7 @@ class _ActionCall:
     action_id: str
 
     def __call__(self, context: ToolContext, args: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        from ainos.ai.actions import ActionInvocationResult, entity_from_value
+        from ainos.ai.actions import PATH_KINDS, ActionInvocationResult, entity_from_value
 
         definition = self.runtime.action_catalog.get(self.action_id)
         factory = self.runtime.entity_factory
@@ -64,7 +63,7 @@ class _ActionCall:
             info = definition.input(name)
             if info is None:
                 continue
-            if isinstance(value, str) and info.kind.wire_name in PATH_KINDS:
+            if isinstance(value, str) and info.kind in PATH_KINDS:
                 walkable_path(context, value)
             inputs[name] = entity_from_value(
                 factory,

@@ -19,7 +19,6 @@ from ainos.protocol.agent import (
     TodoEntry,
 )
 
-PATH_KINDS = frozenset({"File", "Document", "Photo"})
 _MODEL_OUTPUT_CAP = 12_000  # characters of a result a model reads: more only fills its window
 
 

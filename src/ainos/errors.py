@@ -26,6 +26,10 @@ __all__ = [
     "InvalidHandle",
     "JobCancelled",
     "JobFailed",
+    "McpManifestError",
+    "McpRegistryError",
+    "McpServerError",
+    "McpServerNotFound",
     "MemoryPoolError",
     "ModelError",
     "ModelNotFound",
@@ -196,3 +200,23 @@ class ApprovalDenied(AgentError):
 
 class ConversationNotFound(AgentError, NotFound):
     """No stored conversation has that id (or the prefix is ambiguous)."""
+
+
+class McpRegistryError(AinosError):
+    """The machine's MCP registry could not register, store, contain or run a server."""
+
+
+class McpManifestError(McpRegistryError, InvalidArgument):
+    """A manifest or configuration file to register from is malformed or of an unknown
+    format: the message names the file and the fault."""
+
+    exit_code = 2
+
+
+class McpServerNotFound(McpRegistryError, NotFound):
+    """No registered MCP server has that id."""
+
+
+class McpServerError(McpRegistryError):
+    """A registered MCP server could not be started or reached, or died: the message says
+    how (its exit status and the last lines of its stderr)."""

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Sequence
 
 import psutil
 
-__all__ = ["machine_busy_seconds", "process_cpu_seconds"]
+__all__ = ["cpu_model", "machine_busy_seconds", "process_cpu_seconds"]
 
 
 def machine_busy_seconds() -> float:
@@ -18,3 +19,15 @@ def machine_busy_seconds() -> float:
 
 def process_cpu_seconds(processes: Sequence[psutil.Process]) -> float:
     return sum(p.cpu_times().user + p.cpu_times().system for p in processes)
+
+
+def cpu_model() -> str:
+    """The processor's name, as ``/proc/cpuinfo`` gives it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import platform
 import statistics
 import subprocess
 import tempfile
@@ -53,7 +52,7 @@ from ainos.app.agent import (
 )
 from ainos.app.agent._model import TextSink
 from ainos.app.agent.providers import FakeScriptedModel
-from ainos.bench._cpu import machine_busy_seconds
+from ainos.bench._cpu import cpu_model, machine_busy_seconds
 from ainos.errors import AinosError
 from ainos.protocol.agent import (
     AgentEvent,
@@ -386,17 +385,6 @@ class Spread:
 
 def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _own_cpu_seconds() -> float:
@@ -877,7 +865,7 @@ def run_agent_bench(
     return AgentBenchResult(
         settings=chosen,
         cpu_count=os.cpu_count() or 1,
-        cpu_model=_cpu_model(),
+        cpu_model=cpu_model(),
         analysis=analysis,
         overhead=overhead,
     )

@@ -365,6 +365,94 @@ def test_nobody_to_ask_about_a_patch(project: Path, tmp_path: Path) -> None:
     assert "ainos approvals add" in verdict.reason
 
 
+# -- tools of registered MCP servers ---------------------------------------------------------
+
+
+def mcp_request(project: Path, tool: str = "write") -> ApprovalRequest:
+    return ApprovalRequest(
+        "mcp", "call_m", project, server="files", tool=tool, arguments={"path": "a.txt"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "read_only", "contained", "asks", "allowed"),
+    [
+        # untrusted: only a tool the server marks read-only runs without a question
+        (UNTRUSTED, True, False, False, True),
+        (UNTRUSTED, False, True, True, True),
+        # on-request, on-failure: read-only or contained is like a sandboxed command
+        (ON_REQUEST, True, False, False, True),
+        (ON_REQUEST, False, True, False, True),
+        (ON_REQUEST, False, False, True, True),
+        (ON_FAILURE, False, False, True, True),
+        # never: nobody is asked; a tool acting outside any sandbox is refused
+        (NEVER, False, True, False, True),
+        (NEVER, False, False, False, False),
+    ],
+)
+def test_policy_decides_whether_to_ask_about_an_mcp_tool(
+    project: Path,
+    policy: ApprovalPolicy,
+    read_only: bool,
+    contained: bool,
+    asks: bool,
+    allowed: bool,
+) -> None:
+    person = Person([ApprovalDecision.APPROVED] if asks else [])
+    gate = gate_for(policy, person, project)
+
+    verdict = gate.check_mcp(mcp_request(project), read_only=read_only, contained=contained)
+
+    assert (bool(person.asked), verdict.allowed) == (asks, allowed)
+    if not allowed:
+        assert "runs uncontained; the policy is never" in verdict.reason
+
+
+def test_an_mcp_question_describes_the_call(project: Path) -> None:
+    request = mcp_request(project)
+    assert request.describe() == 'write of MCP server files with {"path": "a.txt"}'
+    long = ApprovalRequest("mcp", "c", project, server="s", tool="t", arguments={"x": "y" * 500})
+    assert len(long.describe()) < 240
+
+
+def test_mcp_grants_for_the_session_and_the_project(project: Path, rules: ApprovalRules) -> None:
+    person = Person([ApprovalDecision.APPROVED_FOR_SESSION, ApprovalDecision.APPROVED_FOR_PROJECT])
+    gate = gate_for(UNTRUSTED, person, project, rules)
+
+    assert gate.check_mcp(mcp_request(project), read_only=False, contained=False).allowed
+    assert gate.check_mcp(mcp_request(project), read_only=False, contained=False).allowed
+    assert len(person.asked) == 1  # the same tool, granted for the session
+    assert gate.check_mcp(mcp_request(project, "delete"), read_only=False, contained=False).allowed
+    assert len(person.asked) == 2  # another tool is asked about
+
+    stored = rules.match_mcp("files", "delete", project)
+    assert stored is not None
+    assert (stored.kind, stored.pattern) == ("mcp", ("files", "delete"))
+    fresh = gate_for(UNTRUSTED, Person(), project, rules)
+    assert fresh.check_mcp(mcp_request(project, "delete"), read_only=False, contained=False).allowed
+
+
+def test_declining_or_nobody_to_ask_refuses_the_mcp_call(project: Path) -> None:
+    gate = gate_for(ON_REQUEST, Person([ApprovalDecision.ABORT]), project)
+    aborted = gate.check_mcp(mcp_request(project), read_only=False, contained=False)
+    assert (aborted.allowed, aborted.abort, aborted.reason) == (
+        False, True, "the user declined the tool call",
+    )  # fmt: skip
+
+    nobody = ApprovalGate(ON_REQUEST, NoApprover(), project)
+    verdict = nobody.check_mcp(mcp_request(project), read_only=False, contained=False)
+    assert not verdict.allowed
+    assert "ainos approvals add" in verdict.reason
+
+
+def test_allow_list_only_mcp_calls_need_a_rule(project: Path, rules: ApprovalRules) -> None:
+    gate = gate_for(NEVER, Person(), project, rules, allow_list_only=True)
+    assert not gate.check_mcp(mcp_request(project), read_only=True, contained=True).allowed
+
+    rules.add("mcp", ["files"], project=None)  # every tool of the server, everywhere
+    assert gate.check_mcp(mcp_request(project), read_only=False, contained=False).allowed
+
+
 # -- known-safe commands ---------------------------------------------------------------------
 
 

@@ -132,7 +132,7 @@ def test_add_is_idempotent_and_remove(rules: ApprovalRules, project: Path) -> No
 
 
 def test_invalid_rules(rules: ApprovalRules) -> None:
-    with pytest.raises(InvalidArgument, match="exec or patch"):
+    with pytest.raises(InvalidArgument, match="exec, patch or mcp"):
         rules.add("shell", ["ls"], project=None)
     with pytest.raises(InvalidArgument, match="non-empty words"):
         rules.add("exec", [], project=None)
@@ -205,3 +205,18 @@ def test_project_root(tmp_path: Path) -> None:
     (repo / ".git").mkdir()
     assert project_root(repo / "a" / "b") == repo.resolve()
     assert project_root(repo) == repo.resolve()
+
+
+def test_mcp_rules_name_a_server_and_one_tool_or_all(rules: ApprovalRules, project: Path) -> None:
+    one = rules.add("mcp", ["files", "write"], project=project)
+    rules.add("mcp", ["search"], project=None)
+
+    assert rules.match_mcp("files", "write", project) == one
+    assert rules.match_mcp("files", "delete", project) is None
+    assert rules.match_mcp("files", "write", project.parent) is None  # outside its scope
+    every = rules.match_mcp("search", "anything", project)
+    assert every is not None
+    assert (every.kind, every.pattern, every.describe()) == ("mcp", ("search",), "search")
+    assert rules.match_command(["files", "write"], project) is None  # kinds stay apart
+    with pytest.raises(InvalidArgument, match="an mcp rule is a server's id"):
+        rules.add("mcp", ["a", "b", "c"], project=None)

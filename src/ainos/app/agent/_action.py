@@ -52,8 +52,11 @@ def run_codex(prompt: str, cwd: Path) -> tuple[str, list[tuple[str, str, str]]]:
     config = load_config()
     rows: list[tuple[str, str, str]] = []
     answer = ""
-    with ConversationStore() as store, open_model(config, ModelChoice()) as model:
-        run = start_session(model, config, cwd, store=store)
+    with (
+        ConversationStore() as store,
+        open_model(config, ModelChoice()) as model,
+        start_session(model, config, cwd, store=store) as run,
+    ):
         for event in run.run_turn(prompt):
             if isinstance(event, TurnFailed):
                 raise ActionError(f"the agent failed: {event.error.message}")

@@ -10,19 +10,24 @@ Codex's policies, with Codex's meanings:
 - ``never``: nobody is asked; what the sandbox refuses is reported back to the model.
 
 Stored rules (``ainos approvals``) approve matching requests without asking; with
-allow-list-only on, a command or patch no rule matches is refused outright. Where a question
+allow-list-only on, a command or patch no rule matches is refused outright.
+
+A tool of a registered MCP server is treated like a command: one the server marks read-only,
+or any tool of a contained server, is like a sandboxed command; any other acts outside every
+sandbox, like an escalated command (asked about, refused under ``never``). Where a question
 would be needed and nobody can answer (no terminal), the request is denied and the reason
 says how to allow it.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ainos.app.agent._config import ApprovalPolicy
 from ainos.app.agent._rules import ApprovalRules, script_command
@@ -47,9 +52,15 @@ class ApprovalDecision(StrEnum):
     ABORT = "abort"  # deny, and end the turn
 
 
+_DESCRIBED_ARGUMENTS = 200  # characters of an MCP call's arguments a question shows
+
+
 @dataclass(frozen=True)
 class ApprovalRequest:
-    kind: Literal["exec", "patch"]
+    """A question: run a command (``exec``), apply a patch (``patch``), or call a tool of a
+    registered MCP server (``mcp``: ``server``, ``tool`` and its ``arguments``)."""
+
+    kind: Literal["exec", "patch", "mcp"]
     call_id: str
     cwd: Path
     command: tuple[str, ...] = ()
@@ -57,10 +68,18 @@ class ApprovalRequest:
     changes: tuple[FileUpdateChange, ...] = ()
     diff: str = ""
     grant_root: Path | None = None  # a patch outside the writable roots: the root it needs
+    server: str = ""  # mcp: the server's id in the registry
+    tool: str = ""  # mcp: the tool's name on that server
+    arguments: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def describe(self) -> str:
         if self.kind == "exec":
             return shlex.join(self.command)
+        if self.kind == "mcp":
+            shown = json.dumps(dict(self.arguments), ensure_ascii=False)
+            if len(shown) > _DESCRIBED_ARGUMENTS:
+                shown = shown[: _DESCRIBED_ARGUMENTS - 1] + "…"
+            return f"{self.tool} of MCP server {self.server} with {shown}"
         return ", ".join(f"{c.kind} {c.path}" for c in self.changes)
 
 
@@ -205,6 +224,7 @@ class ApprovalGate:
     allow_list_only: bool = False
     _session_commands: set[tuple[str, ...]] = field(default_factory=set)
     _session_patches: bool = False
+    _session_tools: set[tuple[str, str]] = field(default_factory=set)  # (server, tool)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -300,6 +320,49 @@ class ApprovalGate:
             why = getattr(self.approver, "reason", None) or "the user declined the patch"
             return ExecVerdict(False, reason=why, abort=decision is ApprovalDecision.ABORT)
         return ExecVerdict(True, sandboxed=False)
+
+    # -- MCP tools ----------------------------------------------------------------------
+
+    def check_mcp(
+        self, request: ApprovalRequest, *, read_only: bool, contained: bool
+    ) -> ExecVerdict:
+        """May ``request`` (kind ``mcp``) call its tool? A tool the server marks read-only,
+        or one of a contained server, runs without asking (under ``untrusted`` only a
+        read-only one); any other is asked about, and refused under ``never``. Rules and
+        approvals for the session come first."""
+        key = (request.server, request.tool)
+        ruled = key in self._session_tools or (
+            self.rules is not None
+            and self.rules.match_mcp(request.server, request.tool, self.project) is not None
+        )
+        if self.allow_list_only and not ruled:
+            return ExecVerdict(False, reason="allow-list-only: no approval rule matches this tool")
+        if ruled:
+            return ExecVerdict(True, sandboxed=False)
+        if self.policy is ApprovalPolicy.UNTRUSTED:
+            needs_question = not read_only
+        else:
+            needs_question = not (read_only or contained)
+        if not needs_question:
+            return ExecVerdict(True, sandboxed=contained)
+        if self.policy is ApprovalPolicy.NEVER:
+            return ExecVerdict(
+                False,
+                reason=f"{request.tool} of MCP server {request.server} may change things and the "
+                "server runs uncontained; the policy is never",
+            )
+        decision = self.approver.ask(request)
+        if decision in (
+            ApprovalDecision.APPROVED_FOR_SESSION,
+            ApprovalDecision.APPROVED_FOR_PROJECT,
+        ):
+            self._session_tools.add(key)
+        if decision is ApprovalDecision.APPROVED_FOR_PROJECT and self.rules is not None:
+            self.rules.add("mcp", key, project=self.project, note="approved in exec")
+        if decision in (ApprovalDecision.DENIED, ApprovalDecision.ABORT):
+            why = getattr(self.approver, "reason", None) or "the user declined the tool call"
+            return ExecVerdict(False, reason=why, abort=decision is ApprovalDecision.ABORT)
+        return ExecVerdict(True, sandboxed=contained)
 
 
 def _within(path: Path, root: Path) -> bool:

@@ -1,7 +1,8 @@
 """Stored approval rules: "always allow this" answers that outlive the session.
 
 A rule allows commands (``exec``: an argv prefix, ``("git", "status")`` allows ``git status
---short``) or patches (``patch``: path globs relative to the project, ``src/**``), either
+--short``), patches (``patch``: path globs relative to the project, ``src/**``) or tools of
+registered MCP servers (``mcp``: a server's id, and one of its tools or all of them), either
 everywhere (global) or in one project directory and the projects below it. They are kept in
 ``data_dir()/approvals.sqlite3`` and managed with ``ainos approvals list|add|rm``.
 
@@ -40,8 +41,8 @@ __all__ = [
     "script_command",
 ]
 
-RuleKind = Literal["exec", "patch"]
-RULE_KINDS: tuple[RuleKind, ...] = ("exec", "patch")
+RuleKind = Literal["exec", "patch", "mcp"]
+RULE_KINDS: tuple[RuleKind, ...] = ("exec", "patch", "mcp")
 
 _SHELLS = frozenset({"bash", "sh", "zsh"})
 _SHELL_FLAGS = frozenset({"-lc", "-c"})
@@ -136,9 +137,15 @@ def _segments_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
     return bool(parts) and fnmatchcase(parts[0], head) and _segments_match(rest, parts[1:])
 
 
+def _rule_kind(kind: str) -> RuleKind:
+    for known in RULE_KINDS:
+        if kind == known:
+            return known
+    raise InvalidArgument(f"a rule's kind is exec, patch or mcp, not {kind!r}")
+
+
 def _check_pattern(kind: str, pattern: Sequence[str]) -> tuple[RuleKind, tuple[str, ...]]:
-    if kind not in RULE_KINDS:
-        raise InvalidArgument(f"a rule's kind is exec or patch, not {kind!r}")
+    rule_kind = _rule_kind(kind)
     words = tuple(pattern)
     if not words or any(not isinstance(w, str) or not w for w in words):
         raise InvalidArgument("a rule needs a pattern of non-empty words")
@@ -149,7 +156,9 @@ def _check_pattern(kind: str, pattern: Sequence[str]) -> tuple[RuleKind, tuple[s
                 raise InvalidArgument(
                     f"a patch rule's glob is relative to the project and stays inside it: {glob!r}"
                 )
-    return ("exec" if kind == "exec" else "patch"), words
+    if kind == "mcp" and len(words) > 2:
+        raise InvalidArgument("an mcp rule is a server's id, and optionally one of its tools")
+    return rule_kind, words
 
 
 class ApprovalRules:
@@ -177,7 +186,7 @@ class ApprovalRules:
     def _rule(row: tuple[Any, ...]) -> ApprovalRule:
         return ApprovalRule(
             id=row[0],
-            kind="exec" if row[1] == "exec" else "patch",
+            kind=_rule_kind(row[1]),
             pattern=tuple(json.loads(row[2])),
             scope=Path(row[3]) if row[3] else None,
             created_at=row[4],
@@ -235,6 +244,14 @@ class ApprovalRules:
             return None
         for rule in self.list_rules(project):
             if rule.kind == "exec" and command[: len(rule.pattern)] == rule.pattern:
+                return rule
+        return None
+
+    def match_mcp(self, server: str, tool: str, project: Path) -> ApprovalRule | None:
+        """The rule allowing ``tool`` of the MCP server ``server`` in ``project``: one naming
+        both, or the server alone (all its tools)."""
+        for rule in self.list_rules(project):
+            if rule.kind == "mcp" and rule.pattern in ((server,), (server, tool)):
                 return rule
         return None
 

@@ -6,10 +6,10 @@ benchmark and the MCP server.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ainos.app.agent._approval import ApprovalGate, Approver, NoApprover
 from ainos.app.agent._config import AgentConfig
@@ -19,10 +19,20 @@ from ainos.app.agent._model import Model
 from ainos.app.agent._rules import ApprovalRules, project_root
 from ainos.app.agent._store import ConversationStore, ThreadInfo
 from ainos.app.agent.sandbox import SandboxMode, SandboxPolicy
-from ainos.app.agent.tools import ToolBox, ToolContext, action_tools, builtin_tools
+from ainos.app.agent.tools import (
+    Tool,
+    ToolBox,
+    ToolContext,
+    action_tools,
+    builtin_tools,
+    mcp_tools,
+)
 from ainos.errors import InvalidArgument
 from ainos.protocol.agent import AgentEvent
 from ainos.protocol.scheduler import ClientIdentity, Priority
+
+if TYPE_CHECKING:
+    from ainos.ai.mcp_registry import McpConnections
 
 __all__ = ["REALTIME_DEADLINE_MS", "AgentRun", "ModelChoice", "open_model", "start_session"]
 
@@ -126,12 +136,24 @@ def sandbox_policy(config: AgentConfig, cwd: Path) -> SandboxPolicy:
 
 @dataclass
 class AgentRun:
-    """A session bound to its stored thread."""
+    """A session bound to its stored thread. :meth:`close` (or leaving a ``with`` block)
+    stops the MCP servers the session started."""
 
     session: Session
     thread: ThreadInfo
     store: ConversationStore | None
     resumed: bool = False
+    mcp: McpConnections | None = None
+
+    def close(self) -> None:
+        if self.mcp is not None:
+            self.mcp.close()
+
+    def __enter__(self) -> AgentRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def run_turn(self, prompt: str, **kwargs: Any) -> Iterator[AgentEvent]:
         if self.store is None:
@@ -155,9 +177,12 @@ def start_session(
     rules: ApprovalRules | None = None,
     instructions: Instructions | None = None,
     with_actions: bool = True,
+    with_mcp: bool = True,
     tools: ToolBox | None = None,
 ) -> AgentRun:
-    """A session in ``cwd`` (a new thread, or ``resume``'s history replayed)."""
+    """A session in ``cwd`` (a new thread, or ``resume``'s history replayed). Its tools are
+    the built-in ones, the AI actions (``with_actions``) and the tools of every enabled
+    registered MCP server (``with_mcp``; started on first use, stopped by ``close``)."""
     cwd = cwd.resolve()
     gate = ApprovalGate(
         config.approval_policy,
@@ -167,13 +192,15 @@ def start_session(
         allow_list_only=config.allow_list_only,
     )
     context = ToolContext(cwd=cwd, sandbox=sandbox_policy(config, cwd), gate=gate)
+    connections = None
     if tools is None:
         found = builtin_tools()
         if with_actions:
             from ainos.ai.actions import ActionRuntime
 
             found += action_tools(ActionRuntime(client_name=_CLIENT))
-        tools = ToolBox(found)
+        connections, later = _mcp_servers() if with_mcp else (None, None)
+        tools = ToolBox(found, later=later)
     history: list[dict[str, Any]] = []
     first_turn = 1
     if store is not None and resume is not None:
@@ -219,4 +246,19 @@ def start_session(
         on_message=on_message,
         first_turn=first_turn,
     )
-    return AgentRun(session, thread, store, resumed=resume is not None)
+    return AgentRun(session, thread, store, resumed=resume is not None, mcp=connections)
+
+
+def _mcp_servers() -> tuple[McpConnections | None, Callable[[], list[Tool]] | None]:
+    """Client sessions with every enabled registered MCP server but ainos itself (which
+    would run an agent inside the agent), and what lists their tools on first use."""
+    from ainos.ai.mcp_registry import McpRegistry
+
+    registry = McpRegistry()
+    entries = [e for e in registry.entries(builtin=False) if e.enabled]
+    if not entries:
+        return None, None  # the SDK is not even imported
+    from ainos.ai.mcp_registry import McpConnections
+
+    connections = McpConnections(entries, client_name=_CLIENT, host=_CLIENT)
+    return connections, lambda: mcp_tools(connections, registry)

@@ -90,9 +90,12 @@ def add(
         ...,
         metavar="PATTERN...",
         help="exec: the command's first words (`git status`; put `--` before words starting"
-        " with -); patch: path globs relative to the project (`src/**`).",
+        " with -); patch: path globs relative to the project (`src/**`); mcp: a registered"
+        " MCP server's id, and one of its tools (or none: all of them).",
     ),
-    kind: str = typer.Option("exec", "--kind", help="exec (commands) or patch (file edits)."),
+    kind: str = typer.Option(
+        "exec", "--kind", help="exec (commands), patch (file edits) or mcp (MCP server tools)."
+    ),
     project: Path | None = typer.Option(
         None, "--project", help="Scope: this directory (default: the current project)."
     ),
@@ -100,13 +103,13 @@ def add(
     note: str = typer.Option("", "--note", help="Why the rule exists."),
     as_json: bool = typer.Option(False, "--json", help="Print the rule as JSON."),
 ) -> None:
-    """Always allow a command prefix (or patch paths) without asking.
+    """Always allow a command prefix (or patch paths, or MCP tools) without asking.
 
     The current project is the git work tree holding the current directory, else the
     directory itself.
     """
-    if kind not in ("exec", "patch"):
-        raise InvalidArgument(f"--kind is exec or patch, not {kind!r}")
+    if kind not in ("exec", "patch", "mcp"):
+        raise InvalidArgument(f"--kind is exec, patch or mcp, not {kind!r}")
     if everywhere and project is not None:
         raise InvalidArgument("give --project or --global, not both")
     scope = None if everywhere else (_directory(project) if project else _current_project())

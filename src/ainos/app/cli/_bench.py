@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import typer
@@ -20,6 +21,8 @@ from ainos.bench.agent import (
 )
 from ainos.bench.control import run_control_bench
 from ainos.bench.llm import GOAL_PARALLEL_RATIO, GOAL_RATIO, MODES, LlmBenchResult, run_llm_bench
+from ainos.bench.mcp import GOAL_RATIO as MCP_GOAL_RATIO
+from ainos.bench.mcp import TRANSPORTS, McpBenchResult, McpBenchSettings, run_mcp_bench
 from ainos.bench.memory import run_memory_bench
 from ainos.bench.scheduler import run_scheduler_bench
 from ainos.bench.serving import (
@@ -495,4 +498,91 @@ def _overhead_table(result: AgentBenchResult, overhead: OverheadResult) -> Table
             "PASS" if row.met else "FAIL",
             f"{row.other_cpu_fraction:.0%}",
         )
+    return table
+
+
+@bench_app.command("mcp")
+def mcp(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer calls and rounds, rougher figures."),
+    calls: int | None = typer.Option(
+        None, "--calls", help="Timed calls per case and round (default 2000, or 500 with --quick)."
+    ),
+    repeats: int | None = typer.Option(
+        None, "--repeats", help="Rounds, the cases taking turns (default 7, or 3 with --quick)."
+    ),
+) -> None:
+    """The MCP server's tool-call round trip (a no-op tool) over stdio and Streamable HTTP,
+    vs a bare SDK server serving the same tool, side by side."""
+    settings = McpBenchSettings.quick() if quick else McpBenchSettings()
+    if calls is not None:
+        if not 1 <= calls <= 1_000_000:
+            raise InvalidArgument(f"--calls must be between 1 and 1000000, got {calls}")
+        settings = dataclasses.replace(settings, calls=calls, warmup=min(settings.warmup, calls))
+    if repeats is not None:
+        if not 1 <= repeats <= 1000:
+            raise InvalidArgument(f"--repeats must be between 1 and 1000, got {repeats}")
+        settings = dataclasses.replace(settings, repeats=repeats)
+    with _Bar() as bar:
+        result = run_mcp_bench(settings=settings, progress=bar)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    stdout.print(_mcp_table(result))
+    starts = "; ".join(
+        f"{t} " + ", ".join(f"{s} {result.case(s, t).startup_s:.2f} s" for s in ("bare", "ainos"))
+        for t in TRANSPORTS
+    )
+    stdout.print(f"start, launch to an initialised client: {starts}")
+    for goal in result.goals():
+        stdout.print(
+            f"goal, {goal.transport}: ainos p50 {goal.p50_ratio:.2f}x, p99 {goal.p99_ratio:.2f}x "
+            f"the bare server's (<= {MCP_GOAL_RATIO:g}): " + ("met" if goal.met else "NOT met")
+        )
+
+
+def _mcp_table(result: McpBenchResult) -> Table:
+    settings = result.settings
+    versions = sorted({case.protocol_version for case in result.cases})
+    table = Table(
+        title=(
+            f"MCP tools/call round trip, a no-op tool: {settings.calls} calls a round, one at "
+            f"a time; median of {settings.repeats} rounds, least-greatest under it; cases "
+            "interleaved"
+        ),
+        title_justify="left",
+        caption="\n".join(
+            [
+                "ainos: build_server (its own tools and noop), as `ainos mcp-server` serves it;",
+                "bare: a lowlevel mcp.server.Server with only noop, on the SDK's stdio_server",
+                "or streamable_http_app + uvicorn; each server in its own process;",
+                f"client: the SDK's Client, one per case, mode legacy ({', '.join(versions)});",
+                f"x bare: ainos / bare, same transport, p50/p99; goal: both <= {MCP_GOAL_RATIO:g};",
+                "CPU µs: the server process's, per call; other: the rest of the machine's CPU",
+                "use meanwhile, of all cores (noise); "
+                f"{result.cpu_count} CPUs ({result.cpu_model})",
+            ]
+        ),
+        caption_justify="left",
+    )
+    columns = ("transport", "server", "p50 ms", "p99 ms", "calls/s", "x bare", "goal")
+    for column in (*columns, "CPU µs", "other"):
+        table.add_column(column, justify="left" if column in ("transport", "server") else "right")
+    for transport in TRANSPORTS:
+        goal = result.goal(transport)
+        for server in ("bare", "ainos"):
+            case = result.case(server, transport)
+            ours = server == "ainos"
+            p50, p99, rate = case.p50_ms, case.p99_ms, case.calls_per_s
+            table.add_row(
+                transport,
+                server,
+                f"{p50.median:.3f}\n[dim]{p50.low:.2f}-{p50.high:.2f}[/dim]",
+                f"{p99.median:.2f}\n[dim]{p99.low:.1f}-{p99.high:.1f}[/dim]",
+                f"{rate.median:.0f}\n[dim]{rate.low:.0f}-{rate.high:.0f}[/dim]",
+                f"{goal.p50_ratio:.2f}/{goal.p99_ratio:.2f}" if ours else "1/1",
+                ("met" if goal.met else "NOT met") if ours else "-",
+                f"{case.server_cpu_us_per_call.median:.0f}",
+                f"{case.other_cpu_fraction:.0%}",
+            )
     return table

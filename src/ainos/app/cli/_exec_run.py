@@ -89,7 +89,7 @@ class TerminalApprover:
 
     def ask(self, request: ApprovalRequest) -> ApprovalDecision:
         with self._pause():
-            what = "Run" if request.kind == "exec" else "Apply the patch"
+            what = {"exec": "Run", "mcp": "Call"}.get(request.kind, "Apply the patch")
             stderr.print(f"[bold]{what}:[/bold] {escape(request.describe())}")
             if request.reason:
                 stderr.print(f"  reason: {escape(request.reason)}", style="dim")
@@ -230,8 +230,9 @@ def run_exec(options: ExecOptions, emit: JsonSink | None) -> tuple[bool, str | N
     completed = False
     with _Progress() as progress, _terminal() as tty, store:
         approver = TerminalApprover(tty, progress.paused) if tty is not None else NoApprover()
-        with open_model(config, choice) as model:
-            run = start_session(
+        with (
+            open_model(config, choice) as model,
+            start_session(
                 model,
                 config,
                 cwd,
@@ -239,7 +240,8 @@ def run_exec(options: ExecOptions, emit: JsonSink | None) -> tuple[bool, str | N
                 store=store,
                 resume=resume,
                 rules=ApprovalRules(),
-            )
+            ) as run,
+        ):
             if emit is not None:
                 emit(ThreadStarted(thread_id=run.thread.id).to_dict())
             elif resume is None:

@@ -73,6 +73,15 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "_actions",
         "Typed AI actions: discover them by the data they take, invoke them, rate them.",
     ),
+    "mcp-server": (
+        "_mcp_server",
+        "Serve ainos over the Model Context Protocol: the coding agent, AI actions, models and "
+        "statistics as tools (stdio; --http for Streamable HTTP).",
+    ),
+    "mcp": (
+        "_mcp",
+        "The machine's MCP servers: register, list, run, inspect, and export them to clients.",
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -34,6 +35,17 @@ from ainos.protocol.control import SystemStats
 _EXIT_NOT_RUNNING = 3
 
 
+def _mount_mcp(app: Any, runtime: Runtime, socket: Path, host: str, token: str | None) -> None:
+    """MCP at /mcp beside the API, on the daemon's own runtime, behind the API's token."""
+    from ainos.app.mcp_server import McpServerOptions, build_server
+    from ainos.app.mcp_server._backend import LocalBackend
+    from ainos.app.mcp_server._http import HttpDoor, mount
+
+    options = McpServerOptions(socket_path=socket)
+    server = build_server(options, backend=lambda: LocalBackend(runtime))
+    mount(app, server, HttpDoor.for_bind(host, token))
+
+
 def serve(
     socket_path: Path | None = typer.Option(
         None, "--socket", help="Control socket (default: $XDG_RUNTIME_DIR/ainos/control.sock)."
@@ -47,6 +59,9 @@ def serve(
         help="Bearer token the HTTP API requires (needed on a non-loopback --host).",
     ),
     no_http: bool = typer.Option(False, "--no-http", help="Serve the control socket only."),
+    no_mcp: bool = typer.Option(
+        False, "--no-mcp", help="Do not serve MCP (Streamable HTTP) at /mcp on the API's port."
+    ),
     pool_mib: int = typer.Option(256, "--pool-mib", help="Pinned memory pool size in MiB."),
     policy: Discipline = typer.Option(
         Discipline.PRIORITY, "--policy", help="Scheduling policy (fifo is the baseline)."
@@ -108,11 +123,15 @@ def serve(
 
     def ready(server: ControlServer) -> None:
         if not no_http:
-            http.append(HttpServer(runtime.http_app(), host, port).start())
+            app = runtime.http_app()
+            if not no_mcp:
+                _mount_mcp(app, runtime, server.path, host, token)
+            http.append(HttpServer(app, host, port).start())
             server.services.endpoints["http"] = http[0].url
         pool = server.services.pool.stats()
         locked = "page-locked" if pool.locked else f"not page-locked ({pool.lock_reason})"
         api = f"; OpenAI-compatible API on {http[0].url}/v1" if http else ""
+        api += f", MCP on {http[0].url}/mcp" if http and not no_mcp else ""
         stderr.print(
             f"ainos: serving on {server.path}{api}; pinned pool "
             f"{human_bytes(pool.total_bytes)} {locked}; {policy.value} scheduling. "

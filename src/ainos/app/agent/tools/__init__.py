@@ -17,6 +17,7 @@ from ainos.app.agent.tools._base import (
     cap_text,
 )
 from ainos.app.agent.tools._file_tools import GREP, LIST_DIR, READ_FILE
+from ainos.app.agent.tools._mcp import McpTool, mcp_tool_name, mcp_tools
 from ainos.app.agent.tools._plan import UpdatePlanTool
 from ainos.app.agent.tools._shell import ShellTool
 
@@ -26,6 +27,7 @@ __all__ = [
     "READ_FILE",
     "ApplyPatchTool",
     "FunctionTool",
+    "McpTool",
     "ShellTool",
     "Tool",
     "ToolBox",
@@ -35,6 +37,8 @@ __all__ = [
     "action_tools",
     "builtin_tools",
     "cap_text",
+    "mcp_tool_name",
+    "mcp_tools",
     "render_outputs",
 ]
 

@@ -107,16 +107,27 @@ class FunctionTool:
 
 
 class ToolBox:
-    """The tools of one agent, by name."""
+    """The tools of one agent, by name. ``later`` gives more tools, asked for the first time
+    the tools are used (MCP servers' tools: finding them means starting the servers)."""
 
-    def __init__(self, tools: Iterable[Tool]) -> None:
+    def __init__(
+        self, tools: Iterable[Tool], *, later: Callable[[], Iterable[Tool]] | None = None
+    ) -> None:
         self._tools = {tool.spec.name: tool for tool in tools}
+        self._later = later
+
+    def _complete(self) -> dict[str, Tool]:
+        if self._later is not None:
+            later, self._later = self._later, None
+            for tool in later():
+                self._tools.setdefault(tool.spec.name, tool)  # our own tools keep their names
+        return self._tools
 
     def specs(self) -> list[ToolSpec]:
-        return [tool.spec for tool in self._tools.values()]
+        return [tool.spec for tool in self._complete().values()]
 
     def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
+        return self._complete().get(name)
 
     def names(self) -> list[str]:
-        return list(self._tools)
+        return list(self._complete())

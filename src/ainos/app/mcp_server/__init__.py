@@ -1,0 +1,52 @@
+"""ainos over the Model Context Protocol (``ainos mcp-server``): the coding agent as
+``codex`` / ``codex-reply`` (compatible with ``codex mcp-server``), every AI action, the
+on-device models and the machine's statistics as tools; resources, prompts, completion and
+logging. Built on the official ``mcp`` SDK; stdio and Streamable HTTP."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ainos.app.mcp_server._backend import LocalBackend
+    from ainos.app.mcp_server._http import HttpDoor, http_app, serve_http
+    from ainos.app.mcp_server._server import build_server, initialization_options
+    from ainos.app.mcp_server._state import McpServerOptions, ServerState
+    from ainos.app.mcp_server._stdio import serve_stdio
+    from ainos.app.mcp_server._tools import ToolCall, ToolEntry
+
+_EXPORTS = {
+    "HttpDoor": "_http",
+    "LocalBackend": "_backend",
+    "McpServerOptions": "_state",
+    "ServerState": "_state",
+    "ToolCall": "_tools",
+    "ToolEntry": "_tools",
+    "build_server": "_server",
+    "initialization_options": "_server",
+    "serve_stdio": "_stdio",
+    "http_app": "_http",
+    "serve_http": "_http",
+}
+
+__all__ = [
+    "HttpDoor",
+    "LocalBackend",
+    "McpServerOptions",
+    "ServerState",
+    "ToolCall",
+    "ToolEntry",
+    "build_server",
+    "http_app",
+    "initialization_options",
+    "serve_http",
+    "serve_stdio",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

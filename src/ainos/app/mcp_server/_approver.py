@@ -1,0 +1,160 @@
+"""Approvals asked of the MCP client: ``elicitation/create`` with Codex's fields, answered
+with Codex's ``{decision}`` or the spec's ``{action, content}``.
+
+The agent runs in a worker thread and asks synchronously; the question goes out on the
+server's event loop, on the channel of the tool call that runs the turn. A question nobody
+answers within the timeout is denied, so a client that does not render elicitations never
+leaves a turn hanging.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.from_thread
+from mcp.shared.exceptions import MCPError
+
+from ainos.app.agent import ApprovalDecision, ApprovalRequest
+from ainos.app.mcp_server._codex_events import parsed_command
+from ainos.app.mcp_server._peer import Peer
+
+__all__ = ["DECISION_SCHEMA", "ElicitationApprover", "approval_params", "decision_of"]
+
+log = logging.getLogger(__name__)
+
+# Offered to clients that render a form: one optional choice. Codex's own clients ignore
+# it and answer {"decision": …}.
+DECISION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "decision": {
+            "type": "string",
+            "title": "Decision",
+            "enum": ["approved", "approved_for_session", "denied", "abort"],
+            "description": "approved: this once; approved_for_session: for this thread; "
+            "denied: not this; abort: not this, and stop the turn",
+        }
+    },
+}
+
+_DECISIONS = {d.value: d for d in ApprovalDecision}
+
+
+def decision_of(reply: Mapping[str, Any]) -> ApprovalDecision:
+    """A client's answer as a decision; anything unreadable is a denial."""
+    decision = reply.get("decision")
+    if isinstance(decision, str):
+        return _DECISIONS.get(decision, ApprovalDecision.DENIED)
+    action = reply.get("action")
+    if action == "accept":
+        content = reply.get("content")
+        chosen = content.get("decision") if isinstance(content, Mapping) else None
+        if isinstance(chosen, str) and chosen in _DECISIONS:
+            return _DECISIONS[chosen]
+        return ApprovalDecision.APPROVED
+    if action == "cancel":
+        return ApprovalDecision.ABORT
+    return ApprovalDecision.DENIED
+
+
+def _changes(request: ApprovalRequest) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for change in request.changes:
+        entry: dict[str, Any] = {"type": change.kind}
+        if change.kind == "update":
+            entry.update(unified_diff=request.diff, move_path=None)
+        changes[change.path] = entry
+    return changes
+
+
+def approval_params(
+    request: ApprovalRequest,
+    *,
+    thread_id: str,
+    tool_call_id: str | None,
+    event_id: str,
+) -> dict[str, Any]:
+    """The ``elicitation/create`` params Codex's MCP server sent for this question."""
+    common: dict[str, Any] = {
+        "requestedSchema": DECISION_SCHEMA,
+        "threadId": thread_id,
+        "codex_mcp_tool_call_id": tool_call_id,
+        "codex_event_id": event_id,
+        "codex_call_id": request.call_id,
+    }
+    if request.kind == "exec":
+        command = shlex.join(request.command)
+        return {
+            "message": f"Allow ainos to run `{command}` in `{request.cwd}`?",
+            "codex_elicitation": "exec-approval",
+            "codex_command": list(request.command),
+            "codex_cwd": str(request.cwd),
+            "codex_parsed_cmd": parsed_command(request.command),
+            **({"codex_reason": request.reason} if request.reason else {}),
+            **common,
+        }
+    message = f"Allow ainos to apply these changes: {request.describe()}?"
+    if request.reason:
+        message = f"{request.reason}\n\n{message}"
+    return {
+        "message": message,
+        "codex_elicitation": "patch-approval",
+        "codex_reason": request.reason,
+        "codex_grant_root": str(request.grant_root) if request.grant_root else None,
+        "codex_changes": _changes(request),
+        **common,
+    }
+
+
+@dataclass
+class ElicitationApprover:
+    """Asks on one tool call's channel; built per turn (the channel ends with the call)."""
+
+    peer: Peer
+    thread_id: str
+    timeout: float
+    announce: Any  # (msg: dict) -> None, called from the worker: the codex/event to send first
+
+    def ask(self, request: ApprovalRequest) -> ApprovalDecision:
+        if not self.peer.can_ask:
+            log.info("approval for %s denied: this connection takes no requests", request.call_id)
+            return ApprovalDecision.DENIED
+        event_id = f"approval-{request.call_id}"
+        if request.kind == "exec":
+            msg: dict[str, Any] = {
+                "type": "exec_approval_request",
+                "call_id": request.call_id,
+                "command": list(request.command),
+                "cwd": str(request.cwd),
+                "reason": request.reason,
+                "parsed_cmd": parsed_command(request.command),
+            }
+        else:
+            msg = {
+                "type": "apply_patch_approval_request",
+                "call_id": request.call_id,
+                "changes": _changes(request),
+                "reason": request.reason,
+                "grant_root": str(request.grant_root) if request.grant_root else None,
+            }
+        self.announce(msg, event_id)
+        params = approval_params(
+            request,
+            thread_id=self.thread_id,
+            # None on the connection's channel (a sendUserMessage turn): no tool call.
+            tool_call_id=None if self.peer.request_id is None else str(self.peer.request_id),
+            event_id=event_id,
+        )
+        try:
+            reply = anyio.from_thread.run(self._ask, params)
+        except MCPError as exc:
+            log.info("approval for %s denied: %s", request.call_id, exc.message)
+            return ApprovalDecision.DENIED
+        return decision_of(reply)
+
+    async def _ask(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.peer.request("elicitation/create", params, timeout=self.timeout)

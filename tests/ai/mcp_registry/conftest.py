@@ -73,4 +73,5 @@ def http_echo() -> Iterator[ServerEntry]:
         yield ServerEntry(id="web", name="web", launch=endpoint, server_type="remote")
     finally:
         process.terminate()
+        process.wait(timeout=30)
         process.wait(timeout=10)

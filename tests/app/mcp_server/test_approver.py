@@ -131,14 +131,30 @@ class _Peer:
         return None
 
 
-async def _ask(peer: _Peer, request: ApprovalRequest) -> tuple[ApprovalDecision, list[Any]]:
+@dataclass
+class _Channel:
+    """The call following the turn: its peer, and the events announced on it."""
+
+    peer: _Peer
+    announced: list[Any] = field(default_factory=list)
+    relayed: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, msg: dict[str, Any], event_id: str | None = None) -> None:
+        self.announced.append((msg, event_id))
+
+    def relay(self, params: dict[str, Any]) -> ApprovalDecision:
+        self.relayed.append(params)
+        return ApprovalDecision.APPROVED
+
+
+async def _ask(
+    peer: _Peer, request: ApprovalRequest, channel: _Channel | None = None
+) -> tuple[ApprovalDecision, list[Any]]:
     """The approver asked from a worker thread, as the agent asks it."""
-    announced: list[Any] = []
-    approver = ElicitationApprover(
-        peer, "t-9", 7.5, announce=lambda msg, event_id: announced.append((msg, event_id))
-    )
+    channel = channel or _Channel(peer)
+    approver = ElicitationApprover(channel, "t-9", 7.5, relay=channel.relay)
     decision = await anyio.to_thread.run_sync(approver.ask, request)
-    return decision, announced
+    return decision, channel.announced
 
 
 @pytest.mark.anyio
@@ -191,9 +207,40 @@ async def test_an_unanswered_or_failed_question_is_denied() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_connection_that_takes_no_requests_is_not_asked() -> None:
-    peer = _Peer({"decision": "approved"}, can_ask=False)
-    decision, announced = await _ask(peer, EXEC)
-    assert decision is ApprovalDecision.DENIED
+async def test_a_connection_that_takes_no_requests_is_asked_through_the_relay() -> None:
+    """2026-07-28: no elicitation request goes out; the question is relayed (the call
+    returns it, and the client's retry answers it)."""
+    peer = _Peer({"decision": "denied"}, can_ask=False)
+    channel = _Channel(peer)
+    decision, announced = await _ask(peer, EXEC, channel)
+    assert decision is ApprovalDecision.APPROVED  # the relay's answer, not the peer's
     assert peer.asked == []
-    assert announced == []
+    [(msg, event_id)] = announced
+    assert msg["type"] == "exec_approval_request"
+    [params] = channel.relayed
+    assert params["codex_event_id"] == event_id
+    assert "rm -rf build" in params["message"]
+
+
+@pytest.mark.anyio
+async def test_an_mcp_tool_question_names_the_server_and_tool() -> None:
+    request = ApprovalRequest(
+        kind="mcp",
+        call_id="call_9",
+        cwd=Path("/work/repo"),
+        server="echo",
+        tool="shout",
+        arguments={"text": "hi"},
+    )
+    peer = _Peer({"decision": "approved"})
+    decision, announced = await _ask(peer, request)
+    assert decision is ApprovalDecision.APPROVED
+    [(msg, _)] = announced
+    assert msg["type"] == "mcp_tool_call_approval_request"
+    assert msg["invocation"] == {"server": "echo", "tool": "shout", "arguments": {"text": "hi"}}
+    params = peer.asked[0][1]
+    assert params["codex_elicitation"] == "mcp-tool-approval"
+    assert params["codex_mcp_server"] == "echo"
+    assert params["codex_mcp_tool"] == "shout"
+    assert "shout" in params["message"]
+    assert "echo" in params["message"]

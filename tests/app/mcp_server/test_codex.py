@@ -238,20 +238,45 @@ async def test_an_approval_is_asked_by_elicitation(
         assert "approval prompt" in _text(result)
 
 
-async def test_a_2026_connection_cannot_be_asked_so_the_command_is_denied(
-    fake_agent: FakeAgent, workspace: Path
+@pytest.mark.parametrize(("answer", "runs"), [("accept", True), ("decline", False)])
+async def test_a_2026_connection_is_asked_through_a_retried_call(
+    fake_agent: FakeAgent, workspace: Path, answer: str, runs: bool
 ) -> None:
+    """2026-07-28 has no server-to-client requests: the call returns the question as an
+    InputRequiredResult, the SDK client asks its elicitation callback and retries, and
+    the retry's answer decides; the retried call then carries the turn to its end."""
     fake = fake_agent(
-        [call("shell", command=["touch", "made-by-agent"]), Reply("could not")],
+        [call("shell", command=["touch", "made-by-agent"]), Reply("done")],
         approval_policy="untrusted",
     )
-    async with connect(mode="auto") as client:
+    asked: list[types.ElicitRequestParams] = []
+
+    async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        return types.ElicitResult(action=answer)  # type: ignore[arg-type]
+
+    async with connect(mode="auto", elicitation_callback=elicit) as client:
+        assert client.protocol_version == "2026-07-28"
         result = await _codex(client, workspace, "make the file")
         assert result.is_error is not True, _text(result)
         assert result.structured_content is not None
-        assert result.structured_content["content"] == "could not"
-    assert not (workspace / "made-by-agent").exists()
-    assert "not run" in _messages(fake.requests[1])[-1][1]
+        assert result.structured_content["content"] == "done"
+    [question] = asked
+    assert "touch made-by-agent" in question.message
+    assert (workspace / "made-by-agent").exists() is runs
+    assert ("not run" in _messages(fake.requests[1])[-1][1]) is not runs
+
+
+async def test_a_forged_request_state_is_refused(fake_agent: FakeAgent, workspace: Path) -> None:
+    fake_agent([Reply("never asked")])
+    async with connect(mode="auto") as client:
+        with pytest.raises(Exception, match="requestState"):
+            await client.session.call_tool(
+                "codex",
+                {"prompt": "x", "cwd": str(workspace)},
+                request_state='{"thread": "t", "question": "q"}',
+                allow_input_required=True,
+            )
 
 
 async def _thread_ids(client: Client) -> list[str]:

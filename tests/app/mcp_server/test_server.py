@@ -337,3 +337,34 @@ async def test_a_2026_connection_gets_tools_resources_and_prompts() -> None:
         assert isinstance(content, types.TextResourceContents)
         assert json.loads(content.text)["id"] == "Ainos.CountWords"
         assert len((await client.list_prompts()).prompts) == 2
+
+
+async def test_a_2026_listen_stream_hears_of_new_tools_and_changed_statistics(
+    ainos_home: Path,
+) -> None:
+    """On 2026-07-28 there is no resources/subscribe: a subscriptions/listen stream carries
+    the same changes (the SDK's listen handler, fed by the server's bus)."""
+    from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
+
+    from ainos.ai.actions.builtin import __file__ as builtin_init
+
+    definition = json.loads((Path(builtin_init).parent / "count_words.json").read_text())
+    definition["actions"][0]["id"] = "Test.Heard"
+    options = McpServerOptions(catalog_interval=0.1, stats_interval=0.2)
+    async with connect(options, mode="auto") as client:
+        async with client.listen(
+            tools_list_changed=True, resource_subscriptions=["ainos://stats"]
+        ) as events:
+            actions = ainos_home / "config" / "actions"
+            actions.mkdir(parents=True, exist_ok=True)
+            (actions / "heard.json").write_text(json.dumps(definition))
+            seen: set[type[Any]] = set()
+            with anyio.fail_after(60):
+                async for event in events:
+                    if isinstance(event, ResourceUpdated):
+                        assert event.uri == "ainos://stats"
+                    seen.add(type(event))
+                    if seen >= {ToolsListChanged, ResourceUpdated}:
+                        break
+        names = {t.name for t in (await client.list_tools(cache_mode="bypass")).tools}
+        assert "Test.Heard" in names

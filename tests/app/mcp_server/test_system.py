@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,51 @@ async def test_a_bad_argument_is_an_error_naming_it(
         result = await client.call_tool(tool, arguments)
     assert result.is_error is True
     assert _text(result).startswith(f"{tool}: invalid argument {named}: ")
+
+
+@pytest.mark.slow
+async def test_generate_streams_its_text_as_progress() -> None:
+    """The embedded chat model in this process: the reply's text grows in the progress
+    messages, and the result carries it with its finish reason and usage."""
+    seen: list[str] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append(message or "")
+
+    async with connect() as client:
+        result = await client.call_tool(
+            "generate",
+            {"prompt": "Name a colour.", "max_tokens": 12, "temperature": 0},
+            progress_callback=progress,
+        )
+    assert result.is_error is not True, _text(result)
+    reply = result.structured_content
+    assert reply is not None
+    assert reply["where"] == "in-process"
+    assert reply["text"].strip()
+    assert _text(result) == reply["text"]
+    assert reply["finish_reason"] in ("stop", "length")
+    assert 0 < reply["usage"]["completion_tokens"] <= 12
+    assert seen
+    assert seen[-1] == reply["text"][-400:]
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(seen))
+
+
+@pytest.mark.slow
+def test_generate_through_the_daemon_reads_its_stream(llm_http_url: str) -> None:
+    """DaemonBackend against a served runtime's OpenAI-compatible API (the daemon's)."""
+    from ainos.ai.ml import DEFAULT_CHAT_MODEL
+    from ainos.app.mcp_server._backend import DaemonBackend
+
+    texts: list[str] = []
+    reply = DaemonBackend(None, llm_http_url).generate(
+        DEFAULT_CHAT_MODEL,
+        [{"role": "user", "content": "Name a colour."}],
+        {"max_tokens": 12, "temperature": 0},
+        texts.append,
+    )
+    assert reply.text.strip()
+    assert texts[-1] == reply.text
+    assert reply.finish_reason in ("stop", "length")
+    assert reply.usage is not None
+    assert 0 < reply.usage["completion_tokens"] <= 12

@@ -12,6 +12,12 @@ import pytest
 from ainos.app.mcp_server._turns import _progress_line, _Sender
 
 
+def _sender(peer: Any, thread_id: str, meta: dict[str, Any]) -> _Sender:
+    sender = _Sender(peer, meta)
+    sender.thread_id = thread_id
+    return sender
+
+
 @pytest.mark.parametrize(
     ("msg", "line"),
     [
@@ -66,7 +72,7 @@ class _Peer:
 @pytest.mark.anyio
 async def test_events_go_to_the_calls_channel_with_codex_fields() -> None:
     peer = _Peer(request_id=12)
-    sender = _Sender(peer, "thread-1", {"conversationId": "thread-1"})
+    sender = _sender(peer, "thread-1", {"conversationId": "thread-1"})
 
     def send() -> None:
         sender.send({"type": "task_started"})
@@ -94,7 +100,7 @@ async def test_the_event_id_is_the_request_id_or_else_the_thread(
 ) -> None:
     """JSON-RPC id 0 is an id like any other."""
     peer = _Peer(request_id=request_id)
-    sender = _Sender(peer, "t-7", {})
+    sender = _sender(peer, "t-7", {})
     await anyio.to_thread.run_sync(sender.send, {"type": "task_started"})
     [(_, params)] = peer.notified
     assert params["id"] == event_id
@@ -104,6 +110,6 @@ async def test_the_event_id_is_the_request_id_or_else_the_thread(
 @pytest.mark.anyio
 async def test_a_client_that_went_away_does_not_stop_the_turn() -> None:
     peer = _Peer(request_id=1, fail=True)
-    sender = _Sender(peer, "t", {})
+    sender = _sender(peer, "t", {})
     await anyio.to_thread.run_sync(sender.send, {"type": "task_started"})
     assert peer.notified == []

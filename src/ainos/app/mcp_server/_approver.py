@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.from_thread
 from mcp.shared.exceptions import MCPError
@@ -22,7 +22,13 @@ from ainos.app.agent import ApprovalDecision, ApprovalRequest
 from ainos.app.mcp_server._codex_events import parsed_command
 from ainos.app.mcp_server._peer import Peer
 
-__all__ = ["DECISION_SCHEMA", "ElicitationApprover", "approval_params", "decision_of"]
+__all__ = [
+    "DECISION_SCHEMA",
+    "Channel",
+    "ElicitationApprover",
+    "approval_params",
+    "decision_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,16 @@ def approval_params(
             **({"codex_reason": request.reason} if request.reason else {}),
             **common,
         }
+    if request.kind == "mcp":
+        return {
+            "message": f"Allow ainos to call {request.describe()}?",
+            "codex_elicitation": "mcp-tool-approval",
+            "codex_mcp_server": request.server,
+            "codex_mcp_tool": request.tool,
+            "codex_mcp_arguments": dict(request.arguments),
+            **({"codex_reason": request.reason} if request.reason else {}),
+            **common,
+        }
     message = f"Allow ainos to apply these changes: {request.describe()}?"
     if request.reason:
         message = f"{request.reason}\n\n{message}"
@@ -110,51 +126,76 @@ def approval_params(
     }
 
 
+class Channel(Protocol):
+    """Where a turn's approvals go: the call following the turn now, and its events."""
+
+    @property
+    def peer(self) -> Peer: ...
+
+    def send(self, msg: dict[str, Any], event_id: str | None = None) -> None: ...
+
+
+def _announcement(request: ApprovalRequest) -> dict[str, Any]:
+    """The ``codex/event`` message that precedes the question, as Codex sent it."""
+    if request.kind == "exec":
+        return {
+            "type": "exec_approval_request",
+            "call_id": request.call_id,
+            "command": list(request.command),
+            "cwd": str(request.cwd),
+            "reason": request.reason,
+            "parsed_cmd": parsed_command(request.command),
+        }
+    if request.kind == "mcp":
+        return {
+            "type": "mcp_tool_call_approval_request",
+            "call_id": request.call_id,
+            "invocation": {
+                "server": request.server,
+                "tool": request.tool,
+                "arguments": dict(request.arguments),
+            },
+            "reason": request.reason,
+        }
+    return {
+        "type": "apply_patch_approval_request",
+        "call_id": request.call_id,
+        "changes": _changes(request),
+        "reason": request.reason,
+        "grant_root": str(request.grant_root) if request.grant_root else None,
+    }
+
+
 @dataclass
 class ElicitationApprover:
-    """Asks on one tool call's channel; built per turn (the channel ends with the call)."""
+    """Asks whoever follows the turn now: by ``elicitation/create`` on its call's channel,
+    or, on a connection that takes no requests (2026-07-28), through ``relay`` — the call
+    returns the question and the client's retry brings the answer."""
 
-    peer: Peer
+    channel: Channel
     thread_id: str
     timeout: float
-    announce: Any  # (msg: dict) -> None, called from the worker: the codex/event to send first
+    relay: Callable[[dict[str, Any]], ApprovalDecision]
 
     def ask(self, request: ApprovalRequest) -> ApprovalDecision:
-        if not self.peer.can_ask:
-            log.info("approval for %s denied: this connection takes no requests", request.call_id)
-            return ApprovalDecision.DENIED
         event_id = f"approval-{request.call_id}"
-        if request.kind == "exec":
-            msg: dict[str, Any] = {
-                "type": "exec_approval_request",
-                "call_id": request.call_id,
-                "command": list(request.command),
-                "cwd": str(request.cwd),
-                "reason": request.reason,
-                "parsed_cmd": parsed_command(request.command),
-            }
-        else:
-            msg = {
-                "type": "apply_patch_approval_request",
-                "call_id": request.call_id,
-                "changes": _changes(request),
-                "reason": request.reason,
-                "grant_root": str(request.grant_root) if request.grant_root else None,
-            }
-        self.announce(msg, event_id)
+        self.channel.send(_announcement(request), event_id)
+        peer = self.channel.peer
         params = approval_params(
             request,
             thread_id=self.thread_id,
             # None on the connection's channel (a sendUserMessage turn): no tool call.
-            tool_call_id=None if self.peer.request_id is None else str(self.peer.request_id),
+            tool_call_id=None if peer.request_id is None else str(peer.request_id),
             event_id=event_id,
         )
+        if not peer.can_ask:
+            return self.relay(params)
         try:
-            reply = anyio.from_thread.run(self._ask, params)
+            reply = anyio.from_thread.run(self._ask, peer, params)
         except MCPError as exc:
             log.info("approval for %s denied: %s", request.call_id, exc.message)
             return ApprovalDecision.DENIED
         return decision_of(reply)
 
-    async def _ask(self, params: dict[str, Any]) -> dict[str, Any]:
-        return await self.peer.request("elicitation/create", params, timeout=self.timeout)
+    async def _ask(self, peer: Peer, params: dict[str, Any]) -> dict[str, Any]:
+        return await peer.request("elicitation/create", params, timeout=self.timeout)

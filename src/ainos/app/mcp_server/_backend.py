@@ -8,7 +8,7 @@ blocks; the tools call them from worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,28 @@ class Backend(Protocol):
         on_text: Callable[[str], None],
     ) -> Generated: ...
     def close(self) -> None: ...
+
+
+def _collect(
+    chunks: Iterable[Mapping[str, Any]],
+    on_text: Callable[[str], None],
+    usage_of: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> Generated:
+    """A reply from its ``chat.completion.chunk`` dicts, ``on_text`` told the text so far."""
+    pieces: list[str] = []
+    finish: str | None = None
+    usage: dict[str, Any] | None = None
+    for chunk in chunks:
+        if isinstance(chunk.get("usage"), Mapping):
+            usage = usage_of(chunk["usage"])
+        for choice in chunk.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                pieces.append(text)
+                on_text("".join(pieces))
+            if choice.get("finish_reason"):
+                finish = str(choice["finish_reason"])
+    return Generated("".join(pieces), finish, usage)
 
 
 def _devices() -> dict[str, Any]:
@@ -151,28 +173,13 @@ class LocalBackend(_ControlReads):
             call.model, call.engine_request, kind="chat", client=ClientIdentity(name=_CLIENT)
         )
         stream = ChatStream(call)
-        pieces: list[str] = []
-        finish: str | None = None
-        usage: dict[str, Any] | None = None
 
-        def read(chunk: Mapping[str, Any]) -> None:
-            nonlocal finish, usage
-            if isinstance(chunk.get("usage"), Mapping):
-                usage = openai_usage(chunk["usage"])
-            for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    pieces.append(text)
-                    on_text("".join(pieces))
-                if choice.get("finish_reason"):
-                    finish = str(choice["finish_reason"])
+        def chunks() -> Iterator[Mapping[str, Any]]:
+            for raw in generation:
+                yield from stream.feed(raw)
+            yield from stream.finish()
 
-        for raw in generation:
-            for chunk in stream.feed(raw):
-                read(chunk)
-        for chunk in stream.finish():
-            read(chunk)
-        return Generated("".join(pieces), finish, usage)
+        return _collect(chunks(), on_text, openai_usage)
 
     def close(self) -> None:
         with self._lock:
@@ -224,9 +231,6 @@ class DaemonBackend(_ControlReads):
             api_key=os.environ.get("AINOS_API_TOKEN") or "none",
             default_headers={"x-ainos-client": _CLIENT},
         )
-        pieces: list[str] = []
-        finish: str | None = None
-        usage: dict[str, Any] | None = None
         try:
             create: Any = client.chat.completions.create  # sampling is a plain mapping
             stream = create(
@@ -236,20 +240,11 @@ class DaemonBackend(_ControlReads):
                 stream_options={"include_usage": True},
                 **sampling,
             )
-            for chunk in stream:
-                if chunk.usage is not None:
-                    usage = chunk.usage.model_dump()
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        pieces.append(choice.delta.content)
-                        on_text("".join(pieces))
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
+            return _collect((chunk.model_dump() for chunk in stream), on_text, dict)
         except openai.APIError as exc:
             raise AinosError(f"the daemon failed: {exc.message}") from None
         finally:
             client.close()
-        return Generated("".join(pieces), finish, usage)
 
     def close(self) -> None:
         return None

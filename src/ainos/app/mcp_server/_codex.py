@@ -6,19 +6,31 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import mcp_types as types
 from pydantic import BaseModel, ConfigDict, Field
 
+from ainos.app.agent import ApprovalDecision
+from ainos.app.mcp_server._approver import decision_of
 from ainos.app.mcp_server._peer import ConnectionPeer
 from ainos.app.mcp_server._state import ServerState
 from ainos.app.mcp_server._threads import LiveThread, ThreadSettings
-from ainos.app.mcp_server._tools import ToolCall, ToolEntry, ToolFailure, error_result
-from ainos.app.mcp_server._turns import TurnOutcome, run_turn
+from ainos.app.mcp_server._tools import (
+    ToolCall,
+    ToolEntry,
+    ToolFailure,
+    ToolResult,
+    error_result,
+)
+from ainos.app.mcp_server._turns import Question, TurnOutcome, follow, start_turn
 
 __all__ = ["codex_tools", "conversation_methods"]
+
+log = logging.getLogger(__name__)
 
 _APPROVAL_POLICIES = ["untrusted", "on-failure", "on-request", "never"]
 _SANDBOXES = ["read-only", "workspace-write", "danger-full-access"]
@@ -104,6 +116,42 @@ def _result(outcome: TurnOutcome) -> types.CallToolResult:
     )
 
 
+def _reply(stop: TurnOutcome | Question) -> ToolResult:
+    """The call's result: the turn's end, or (2026-07-28) the question it waits on."""
+    if isinstance(stop, TurnOutcome):
+        return _result(stop)
+    question = types.ElicitRequest(
+        params=types.ElicitRequestFormParams(
+            message=stop.params["message"], requested_schema=stop.params["requestedSchema"]
+        )
+    )
+    return types.InputRequiredResult(
+        input_requests={stop.key: question},
+        request_state=json.dumps({"thread": stop.thread_id, "question": stop.key}),
+    )
+
+
+async def _answer(state: ServerState, call: ToolCall) -> ToolResult:
+    """A retried call: the answer to the question its turn waits on, then the turn's next
+    stop. (The state was sealed by the SDK on the way out and checked on the way in.)"""
+    try:
+        token = json.loads(call.request_state or "")
+        thread_id, key = str(token["thread"]), str(token["question"])
+    except (ValueError, KeyError, TypeError):
+        raise ToolFailure(f"{call.name}: requestState is not one this server issued") from None
+    live = state.conversations.live(thread_id)
+    turn = live.turn if live is not None else None
+    question = turn.question if turn is not None else None
+    if turn is None or question is None or question.key != key:
+        raise ToolFailure(
+            f"{call.name}: approval {key} is no longer open (it timed out, or the turn ended)"
+        )
+    response = (call.input_responses or {}).get(key)
+    reply = response.model_dump(by_alias=True, exclude_none=True) if response is not None else {}
+    question.answer(decision_of(reply))
+    return _reply(await follow(turn, call.peer))
+
+
 def _settings(args: dict[str, Any]) -> ThreadSettings:
     cwd = args.get("cwd")
     return ThreadSettings(
@@ -124,29 +172,35 @@ def codex_tools(state: ServerState) -> list[ToolEntry]:
     timeout = state.options.approval_timeout
     conversations = state.conversations
 
-    async def codex(call: ToolCall) -> types.CallToolResult:
+    async def codex(call: ToolCall) -> ToolResult:
+        if call.request_state is not None:
+            return await _answer(state, call)
         settings = _settings(call.arguments)
-        outcome = await run_turn(
+        turn = await start_turn(
+            state.tasks,
             call.peer,
             lambda: conversations.create(settings),
             call.arguments["prompt"],
             approval_timeout=timeout,
             announce_session=True,
         )
-        return _result(outcome)
+        return _reply(await follow(turn, call.peer))
 
-    async def codex_reply(call: ToolCall) -> types.CallToolResult:
+    async def codex_reply(call: ToolCall) -> ToolResult:
+        if call.request_state is not None:
+            return await _answer(state, call)
         thread_id = call.arguments.get("threadId") or call.arguments.get("conversationId")
         if not thread_id:
             raise ToolFailure("codex-reply: invalid argument threadId: required")
-        outcome = await run_turn(
+        turn = await start_turn(
+            state.tasks,
             call.peer,
             lambda: conversations.get(thread_id),
             call.arguments["prompt"],
             approval_timeout=timeout,
             announce_session=False,
         )
-        return _result(outcome)
+        return _reply(await follow(turn, call.peer))
 
     async def codex_stop(call: ToolCall) -> types.CallToolResult:
         thread_id = _resolve(state, call.arguments["threadId"])
@@ -328,17 +382,30 @@ def conversation_methods(state: ServerState) -> dict[str, tuple[type[types.Reque
             raise InvalidArgument(f"conversation {live.id} is running a turn")
         peer = ConnectionPeer(ctx)
 
-        async def turn() -> None:
-            await run_turn(
-                peer,
-                lambda: live,
-                prompt,
-                approval_timeout=state.options.approval_timeout,
-                announce_session=False,
-                meta={"conversationId": live.id},
-            )
+        turn = await start_turn(
+            state.tasks,
+            peer,
+            lambda: live,
+            prompt,
+            approval_timeout=state.options.approval_timeout,
+            announce_session=False,
+            meta={"conversationId": live.id},
+        )
 
-        state.tasks.start_soon(turn)
+        async def follow_to_the_end() -> None:
+            # Nobody waits on this turn: a question it would relay (a 2026-07-28
+            # connection, which takes no requests) is denied at once.
+            while True:
+                try:
+                    stop = await follow(turn, peer)
+                except Exception as exc:
+                    log.info("sendUserMessage turn on %s failed: %s", live.id, exc)
+                    return
+                if isinstance(stop, TurnOutcome):
+                    return
+                stop.answer(ApprovalDecision.DENIED)
+
+        state.tasks.start_soon(follow_to_the_end)
         return {}
 
     return {

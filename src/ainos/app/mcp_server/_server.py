@@ -8,6 +8,7 @@ session shares it, so a thread started on one connection can be continued on ano
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,12 +19,14 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions
 from mcp.server.models import InitializationOptions
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 
 import ainos
 from ainos.app.mcp_server._backend import Backend, choose_backend
-from ainos.app.mcp_server._peer import RequestPeer, connection_key
-from ainos.app.mcp_server._state import Connection, McpServerOptions, ServerState
+from ainos.app.mcp_server._peer import RequestPeer, connection_key, sdk_connection
+from ainos.app.mcp_server._state import Connection, ListenerCount, McpServerOptions, ServerState
 from ainos.app.mcp_server._tools import ToolCall, ToolEntry, ToolSet
 from ainos.errors import AinosError
 
@@ -62,7 +65,7 @@ def _connection(ctx: Context) -> Connection:
     key = connection_key(ctx)
     connection = state.connections.get(key)
     if connection is None:
-        connection = Connection(ctx.session)
+        connection = Connection(weakref.ref(sdk_connection(ctx)))
         state.connections[key] = connection
     return connection
 
@@ -108,6 +111,7 @@ def build_server(
     when one answers, else in-process); ``extra_tools`` are served beside ainos's own."""
     options = options or McpServerOptions()
     extras = list(extra_tools)
+    bus = ListenerCount()
     root = (workspace or Path.cwd()).resolve()
 
     @asynccontextmanager
@@ -132,7 +136,7 @@ def build_server(
         actions = ActionTools(ActionRuntime(client_name="ainos-mcp"), root)
         try:
             async with anyio.create_task_group() as tasks:
-                state = ServerState(options, ToolSet(), chosen, conversations, tasks)
+                state = ServerState(options, ToolSet(), chosen, conversations, tasks, bus)
                 state.tools = ToolSet(
                     [*codex_tools(state), *system_tools(state), *extras], [actions.entries]
                 )
@@ -156,9 +160,16 @@ def build_server(
     async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> Any:
         _connection(ctx)
         state = ctx.lifespan_context
-        call = ToolCall(params.name, dict(params.arguments or {}), ctx, RequestPeer(ctx))
+        call = ToolCall(
+            params.name,
+            dict(params.arguments or {}),
+            ctx,
+            RequestPeer(ctx),
+            input_responses=params.input_responses,
+            request_state=params.request_state,
+        )
         result = await state.tools.call(call)
-        if result.is_error:
+        if isinstance(result, types.CallToolResult) and result.is_error:
             first = result.content[0] if result.content else None
             text = first.text if isinstance(first, types.TextContent) else ""
             await _log(ctx, "warning", f"{params.name}: {text}"[:500])
@@ -232,7 +243,12 @@ def build_server(
         on_list_prompts=list_prompts,
         on_get_prompt=get_prompt,
         on_completion=complete,
+        on_subscriptions_listen=ListenHandler(bus),
     )
+    # A call that pauses on a question (2026-07-28) hands the client a requestState to send
+    # back; sealed and checked by the SDK, so a client can neither read nor forge one.
+    security = RequestStateSecurity.ephemeral(ttl=max(600.0, 2 * options.approval_timeout))
+    server.middleware.append(RequestStateBoundary(security, default_audience="ainos"))
     # Logging is deprecated from protocol 2026-07-28 on, but the clients of ``codex
     # mcp-server`` speak earlier versions and set levels; registered after construction so
     # the SDK's constructor warning does not fire for a choice made on purpose.

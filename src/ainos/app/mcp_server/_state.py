@@ -4,21 +4,29 @@ conversations, the tools, and the connections to push notifications to."""
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ResourceUpdated,
+    ServerEvent,
+    ToolsListChanged,
+)
 
 from ainos.app.mcp_server._tools import ToolSet
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
-    from mcp.server.session import ServerSession
 
     from ainos.app.mcp_server._backend import Backend
     from ainos.app.mcp_server._resources import Resources
     from ainos.app.mcp_server._threads import Conversations
 
-__all__ = ["Connection", "McpServerOptions", "ServerState"]
+__all__ = ["Connection", "ListenerCount", "McpServerOptions", "ServerState"]
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +52,36 @@ class McpServerOptions:
 
 @dataclass
 class Connection:
-    """One client connection: where to push what it subscribed to."""
+    """One client connection: what it subscribed to and the log level it asked for. Held
+    by a weak reference to the SDK's connection, so a session that ends is forgotten."""
 
-    session: ServerSession
+    ref: weakref.ref[Any]
     client: str = ""
     subscriptions: set[str] = field(default_factory=set)
     log_level: str | None = None
+
+
+class ListenerCount(InMemorySubscriptionBus):
+    """The SDK's in-process bus for ``subscriptions/listen`` streams (2026-07-28), counting
+    its listeners so the statistics watcher can sleep while nobody listens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listeners = 0
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        unsubscribe = super().subscribe(listener)
+        self.listeners += 1
+        done = False
+
+        def once() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self.listeners -= 1
+                unsubscribe()
+
+        return once
 
 
 @dataclass
@@ -59,21 +91,30 @@ class ServerState:
     backend: Backend
     conversations: Conversations
     tasks: TaskGroup
+    bus: ListenerCount
     resources: Resources = field(init=False)
     connections: dict[int, Connection] = field(default_factory=dict)
 
     async def broadcast(self, what: str, uri: str | None = None) -> None:
         """Tell every connection (``tools`` list changed, or ``resource`` ``uri`` updated
-        to those subscribed). A connection that is gone is dropped."""
+        to those subscribed), and every ``subscriptions/listen`` stream that asked."""
+        event: ServerEvent = ToolsListChanged() if what == "tools" else ResourceUpdated(uri or "")
+        await self.bus.publish(event)
         for key, connection in list(self.connections.items()):
+            peer = connection.ref()
+            if peer is None:  # the session ended
+                self.connections.pop(key, None)
+                continue
             try:
                 if what == "tools":
-                    await connection.session.send_tool_list_changed()
+                    await peer.send_tool_list_changed()
                 elif uri is not None and uri in connection.subscriptions:
-                    await connection.session.send_resource_updated(uri)
+                    await peer.send_resource_updated(uri)
             except Exception as exc:
                 log.debug("dropping a closed connection: %s", exc)
                 self.connections.pop(key, None)
 
     def any_subscribed(self, uri: str) -> bool:
+        if self.bus.listeners:
+            return True
         return any(uri in c.subscriptions for c in self.connections.values())

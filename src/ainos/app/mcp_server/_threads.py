@@ -31,6 +31,7 @@ from ainos.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from ainos.app.agent import AgentRun, Approver, Model
+    from ainos.app.mcp_server._turns import Turn
 
 __all__ = ["Conversations", "LiveThread", "ThreadSettings"]
 
@@ -95,6 +96,8 @@ class LiveThread:
     config: AgentConfig
     approver: _Switch
     busy: threading.Lock = field(default_factory=threading.Lock)
+    turn: Turn | None = None  # the turn running now
+    closed: bool = False  # released: its run is closed when no turn holds it
 
     @property
     def id(self) -> str:
@@ -106,6 +109,20 @@ class LiveThread:
 
     def stop(self) -> None:
         self.run.session.context.cancel.set()
+        turn = self.turn
+        if turn is not None:
+            turn.release()
+
+    def release(self) -> None:
+        """Stop its turn and close its run (its MCP servers): now when idle, else when the
+        running turn ends."""
+        self.closed = True
+        self.stop()
+        if self.busy.acquire(blocking=False):
+            try:
+                self.run.close()
+            finally:
+                self.busy.release()
 
 
 class _Models:
@@ -219,7 +236,7 @@ class Conversations:
             live = self._live.pop(thread_id, None)
         if live is None:
             return False
-        live.stop()
+        live.release()
         return True
 
     def shutdown(self) -> None:
@@ -227,5 +244,5 @@ class Conversations:
             threads = list(self._live.values())
             self._live.clear()
         for live in threads:
-            live.stop()
+            live.release()
         self._models.close()

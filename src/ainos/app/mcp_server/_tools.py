@@ -27,6 +27,7 @@ __all__ = [
     "ToolCall",
     "ToolEntry",
     "ToolFailure",
+    "ToolResult",
     "ToolSet",
     "check_arguments",
     "error_result",
@@ -40,13 +41,22 @@ class ToolFailure(AinosError):
 
 @dataclass(frozen=True)
 class ToolCall:
+    """One ``tools/call``; a retry (2026-07-28) carries the answers to the questions its
+    first round returned, and the state that round left."""
+
     name: str
     arguments: dict[str, Any]
     ctx: ServerRequestContext[Any, Any]
     peer: RequestPeer
+    input_responses: Mapping[str, Any] | None = None
+    request_state: str | None = None
 
 
-ToolHandler = Callable[[ToolCall], Awaitable[types.CallToolResult]]
+# A call's result: the tool's, or (2026-07-28) the questions to answer before it goes on.
+ToolResult = types.CallToolResult | types.InputRequiredResult
+
+
+ToolHandler = Callable[[ToolCall], Awaitable[ToolResult]]
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ class ToolSet:
             self._validators[id(tool)] = cached
         return cached[1]
 
-    async def call(self, call: ToolCall) -> types.CallToolResult:
+    async def call(self, call: ToolCall) -> ToolResult:
         entry = self.get(call.name)
         if entry is None:
             return error_result(f"unknown tool {call.name!r}")

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import mcp_types as types
 from mcp.server.stdio import stdio_server
-from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
@@ -76,23 +75,48 @@ def error_for(exc: Exception) -> types.JSONRPCError | None:
     )
 
 
+class _Screened:
+    """The transport's read stream, answering an unreadable line itself and reading on. A
+    wrapper, not a second stream and task: every message would pay for that hop."""
+
+    def __init__(self, inner: Any, write: Any) -> None:
+        self._inner = inner
+        self._write = write
+
+    @property
+    def last_context(self) -> Any:  # the sender's context, which the SDK reads if present
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> SessionMessage:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return cast(SessionMessage, item)
+            error = error_for(item)
+            if error is not None:
+                log.info("answered an unreadable line with %s", error.error.code)
+                await self._write.send(SessionMessage(error))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _Screened:
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _Screened:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
 async def serve_stdio(server: Any, initialization_options: Any) -> None:
     """Serve ``server`` (a lowlevel ``Server``) on this process's stdin and stdout."""
     async with stdio_server() as (read_stream, write_stream):
-        checked_send, checked_read = create_context_streams[SessionMessage | Exception](0)
-
-        async def screen() -> None:
-            async with checked_send:
-                async for item in read_stream:
-                    if isinstance(item, Exception):
-                        error = error_for(item)
-                        if error is not None:
-                            log.info("answered an unreadable line with %s", error.error.code)
-                            await write_stream.send(SessionMessage(error))
-                        continue
-                    await checked_send.send(item)
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(screen)
-            await server.run(checked_read, write_stream, initialization_options)
-            tasks.cancel_scope.cancel()
+        await server.run(_Screened(read_stream, write_stream), write_stream, initialization_options)

@@ -19,6 +19,7 @@ from ainos.app.mcp_server._approver import (
     approval_params,
     decision_of,
 )
+from ainos.app.mcp_server._loop import LoopHandle
 from ainos.protocol.agent import FileUpdateChange
 
 EXEC = ApprovalRequest(
@@ -136,6 +137,7 @@ class _Channel:
     """The call following the turn: its peer, and the events announced on it."""
 
     peer: _Peer
+    loop: LoopHandle
     announced: list[Any] = field(default_factory=list)
     relayed: list[dict[str, Any]] = field(default_factory=list)
 
@@ -151,7 +153,7 @@ async def _ask(
     peer: _Peer, request: ApprovalRequest, channel: _Channel | None = None
 ) -> tuple[ApprovalDecision, list[Any]]:
     """The approver asked from a worker thread, as the agent asks it."""
-    channel = channel or _Channel(peer)
+    channel = channel or _Channel(peer, LoopHandle())
     approver = ElicitationApprover(channel, "t-9", 7.5, relay=channel.relay)
     decision = await anyio.to_thread.run_sync(approver.ask, request)
     return decision, channel.announced
@@ -211,7 +213,7 @@ async def test_a_connection_that_takes_no_requests_is_asked_through_the_relay() 
     """2026-07-28: no elicitation request goes out; the question is relayed (the call
     returns it, and the client's retry answers it)."""
     peer = _Peer({"decision": "denied"}, can_ask=False)
-    channel = _Channel(peer)
+    channel = _Channel(peer, LoopHandle())
     decision, announced = await _ask(peer, EXEC, channel)
     assert decision is ApprovalDecision.APPROVED  # the relay's answer, not the peer's
     assert peer.asked == []

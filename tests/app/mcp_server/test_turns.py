@@ -9,11 +9,12 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
+from ainos.app.mcp_server._loop import LoopHandle
 from ainos.app.mcp_server._turns import _progress_line, _Sender
 
 
 def _sender(peer: Any, thread_id: str, meta: dict[str, Any]) -> _Sender:
-    sender = _Sender(peer, meta)
+    sender = _Sender(peer, meta, LoopHandle())
     sender.thread_id = thread_id
     return sender
 

@@ -13,7 +13,6 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ainos.app.cli._output import stderr
-from ainos.kernel.control import Client, DaemonUnavailable
 
 __all__ = ["DIRECT", "SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
 
@@ -52,6 +51,8 @@ def progress_reporter() -> Iterator[Any]:
 
 def daemon_http_url(socket_path: Path | None) -> str | None:
     """The daemon's HTTP API, when a daemon answers and serves one."""
+    from ainos.kernel.control import Client, DaemonUnavailable  # only for commands that ask
+
     try:
         with Client(socket_path, timeout=10.0) as client:
             return client.version().endpoints.get("http")

@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import anyio.from_thread
 from mcp.shared.exceptions import MCPError
 
 from ainos.app.agent import ApprovalDecision, ApprovalRequest
 from ainos.app.mcp_server._codex_events import parsed_command
+from ainos.app.mcp_server._loop import LoopGone, LoopHandle
 from ainos.app.mcp_server._peer import Peer
 
 __all__ = [
@@ -132,6 +132,9 @@ class Channel(Protocol):
     @property
     def peer(self) -> Peer: ...
 
+    @property
+    def loop(self) -> LoopHandle: ...
+
     def send(self, msg: dict[str, Any], event_id: str | None = None) -> None: ...
 
 
@@ -191,9 +194,9 @@ class ElicitationApprover:
         if not peer.can_ask:
             return self.relay(params)
         try:
-            reply = anyio.from_thread.run(self._ask, peer, params)
-        except MCPError as exc:
-            log.info("approval for %s denied: %s", request.call_id, exc.message)
+            reply = self.channel.loop.run(self._ask, peer, params)
+        except (MCPError, LoopGone) as exc:
+            log.info("approval for %s denied: %s", request.call_id, exc)
             return ApprovalDecision.DENIED
         return decision_of(reply)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.from_thread
 import anyio.to_thread
 import mcp_types as types
 
+from ainos.app.mcp_server._loop import LoopHandle
 from ainos.app.mcp_server._state import ServerState
 from ainos.app.mcp_server._tools import ToolCall, ToolEntry, json_result
 
@@ -61,13 +61,14 @@ def system_tools(state: ServerState) -> list[ToolEntry]:
         if "temperature" in args:
             sampling["temperature"] = args["temperature"]
         sent = 0
+        loop = LoopHandle()
 
         def on_text(text: str) -> None:
             nonlocal sent
             sent += 1
             # Streaming text as progress: clients reset their timeouts and can show it.
             try:
-                anyio.from_thread.run(call.peer.progress, sent, None, text[-400:])
+                loop.run(call.peer.progress, sent, None, text[-400:])
             except Exception:  # the caller went away; the generation finishes anyway
                 return
 

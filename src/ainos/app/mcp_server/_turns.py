@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from ainos.app.agent import ApprovalDecision
 from ainos.app.mcp_server._approver import ElicitationApprover
 from ainos.app.mcp_server._codex_events import session_configured, to_event_msgs
+from ainos.app.mcp_server._loop import LoopHandle
 from ainos.app.mcp_server._peer import Peer
 from ainos.app.mcp_server._threads import LiveThread
 from ainos.app.mcp_server._tools import ToolFailure
@@ -95,15 +95,16 @@ class _Sender:
     call that follows the turn now (``peer`` changes when a retried call takes over). A
     client that went away loses them, and the turn goes on."""
 
-    def __init__(self, peer: Peer, meta: dict[str, Any]) -> None:
+    def __init__(self, peer: Peer, meta: dict[str, Any], loop: LoopHandle) -> None:
         self.peer = peer
+        self.loop = loop
         self.meta = meta
         self.thread_id = ""
         self.steps = 0
 
     def send(self, msg: dict[str, Any], event_id: str | None = None) -> None:
         try:
-            anyio.from_thread.run(self._send, self.peer, msg, event_id)
+            self.loop.run(self._send, self.peer, msg, event_id)
         except Exception as exc:  # the client is gone; the turn itself carries on
             log.debug("codex/event not delivered: %s", exc)
 
@@ -123,20 +124,13 @@ class _Sender:
             await peer.progress(self.steps, None, line)
 
 
-def _close(stream: Any) -> None:
-    """Close a stream of the loop from the worker; directly once the loop is gone."""
-    try:
-        anyio.from_thread.run_sync(stream.close)
-    except RuntimeError:
-        stream.close()
-
-
 class Turn:
     """One turn: the worker that runs it, and the stops a waiting call sees — the next
     question to relay, or the end (an outcome, or the error that ended it)."""
 
     def __init__(self, peer: Peer, approval_timeout: float, meta: dict[str, Any]) -> None:
-        self.sender = _Sender(peer, meta)
+        self.loop = LoopHandle()  # made on the loop, by start_turn
+        self.sender = _Sender(peer, meta, self.loop)
         self.timeout = approval_timeout
         # Unbounded: the worker never blocks on a call that is not (or no longer) waiting.
         self._stops_in, self._stops = anyio.create_memory_object_stream[Stop](math.inf)
@@ -148,9 +142,12 @@ class Turn:
     # -- the worker's side ---------------------------------------------------------------
 
     def _post(self, stop: Stop) -> None:
+        self.loop.soon(self._deliver, stop)
+
+    def _deliver(self, stop: Stop) -> None:  # on the loop
         try:
-            anyio.from_thread.run_sync(self._stops_in.send_nowait, stop)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError, RuntimeError) as exc:
+            self._stops_in.send_nowait(stop)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
             log.debug("nobody follows the turn (%r); its stop is dropped", exc)
 
     def relay(self, params: dict[str, Any]) -> ApprovalDecision:
@@ -174,12 +171,10 @@ class Turn:
         except BaseException as exc:  # never out of a worker: it would end the server
             log.warning("turn ended by %r", exc)
             outcome = AgentError("the turn was interrupted")
-        try:
-            self._post(outcome)
-        finally:
-            _close(self._stops_in)
-            if self._abandoned.is_set():  # nobody follows the turn any more
-                _close(self._stops)
+        self._post(outcome)
+        self.loop.soon(self._stops_in.close)
+        if self._abandoned.is_set():  # nobody follows the turn any more
+            self.loop.soon(self._stops.close)
 
     def _run(self, open_thread: Callable[[], LiveThread], prompt: str, announce: bool) -> Stop:
         live = open_thread()

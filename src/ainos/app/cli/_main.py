@@ -15,7 +15,6 @@ import typer
 from typer import _click as click  # Typer's own click, which its classes derive from
 from typer.core import TyperCommand, TyperGroup
 
-from ainos import __version__
 from ainos.app.cli._output import guard_stdout
 from ainos.errors import AinosError, OutputClosed
 
@@ -135,7 +134,9 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"ainos {__version__}")
+        import ainos
+
+        typer.echo(f"ainos {ainos.__version__}")
         raise typer.Exit()
 
 

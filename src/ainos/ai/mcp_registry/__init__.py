@@ -12,8 +12,9 @@ Imports are lazy: what needs the MCP SDK (about a second to import) loads it on 
 so listing or editing the registry stays quick.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ainos._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ainos.ai.mcp_registry._audit import AuditLog, AuditRecord, Outcome
@@ -85,11 +86,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -9,8 +9,9 @@ endpoint, or a scripted fake in tests).
 
 # Names are imported on first use: the CLI and the ``Ainos.Codex`` entry point import this
 # package, and most of their commands never touch the agent.
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ainos._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ainos.app.agent._approval import (
@@ -84,11 +85,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

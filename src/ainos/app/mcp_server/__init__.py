@@ -5,8 +5,9 @@ logging. Built on the official ``mcp`` SDK; stdio and Streamable HTTP."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ainos._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ainos.app.mcp_server._backend import LocalBackend
@@ -45,8 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

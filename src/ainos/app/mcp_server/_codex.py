@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,19 +173,24 @@ def codex_tools(state: ServerState) -> list[ToolEntry]:
     timeout = state.options.approval_timeout
     conversations = state.conversations
 
+    async def run(
+        call: ToolCall, open_thread: Callable[[], LiveThread], announce: bool
+    ) -> ToolResult:
+        turn = await start_turn(
+            state.tasks,
+            call.peer,
+            open_thread,
+            call.arguments["prompt"],
+            approval_timeout=timeout,
+            announce_session=announce,
+        )
+        return _reply(await follow(turn, call.peer))
+
     async def codex(call: ToolCall) -> ToolResult:
         if call.request_state is not None:
             return await _answer(state, call)
         settings = _settings(call.arguments)
-        turn = await start_turn(
-            state.tasks,
-            call.peer,
-            lambda: conversations.create(settings),
-            call.arguments["prompt"],
-            approval_timeout=timeout,
-            announce_session=True,
-        )
-        return _reply(await follow(turn, call.peer))
+        return await run(call, lambda: conversations.create(settings), True)
 
     async def codex_reply(call: ToolCall) -> ToolResult:
         if call.request_state is not None:
@@ -192,15 +198,7 @@ def codex_tools(state: ServerState) -> list[ToolEntry]:
         thread_id = call.arguments.get("threadId") or call.arguments.get("conversationId")
         if not thread_id:
             raise ToolFailure("codex-reply: invalid argument threadId: required")
-        turn = await start_turn(
-            state.tasks,
-            call.peer,
-            lambda: conversations.get(thread_id),
-            call.arguments["prompt"],
-            approval_timeout=timeout,
-            announce_session=False,
-        )
-        return _reply(await follow(turn, call.peer))
+        return await run(call, lambda: conversations.get(thread_id), False)
 
     async def codex_stop(call: ToolCall) -> types.CallToolResult:
         thread_id = _resolve(state, call.arguments["threadId"])
@@ -227,7 +225,6 @@ def codex_tools(state: ServerState) -> list[ToolEntry]:
         description: str,
         schema: dict[str, Any],
         output: dict[str, Any],
-        read_only: bool = False,
     ) -> types.Tool:
         return types.Tool(
             name=name,
@@ -236,7 +233,7 @@ def codex_tools(state: ServerState) -> list[ToolEntry]:
             input_schema=schema,
             output_schema=output,
             annotations=types.ToolAnnotations(
-                read_only_hint=read_only, destructive_hint=not read_only, open_world_hint=False
+                read_only_hint=False, destructive_hint=True, open_world_hint=False
             ),
         )
 

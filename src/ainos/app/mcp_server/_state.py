@@ -56,7 +56,6 @@ class Connection:
     by a weak reference to the SDK's connection, so a session that ends is forgotten."""
 
     ref: weakref.ref[Any]
-    client: str = ""
     subscriptions: set[str] = field(default_factory=set)
     log_level: str | None = None
 

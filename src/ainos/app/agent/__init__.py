@@ -42,7 +42,14 @@ if TYPE_CHECKING:
     from ainos.app.agent._playbook import plan_playbook
     from ainos.app.agent._rules import ApprovalRule, ApprovalRules
     from ainos.app.agent._store import ConversationStore, ThreadInfo
-    from ainos.app.agent._wiring import AgentRun, ModelChoice, open_model, start_session
+    from ainos.app.agent._wiring import (
+        AgentRun,
+        ModelChoice,
+        ModelSource,
+        open_model,
+        open_model_source,
+        start_session,
+    )
     from ainos.app.agent.tools import ToolBox, ToolContext, action_tools, builtin_tools
 
 _EXPORTS = {
@@ -62,6 +69,7 @@ _EXPORTS = {
     "Model": "_model",
     "ModelChoice": "_wiring",
     "ModelReply": "_model",
+    "ModelSource": "_wiring",
     "ModelRequest": "_model",
     "ModelTraits": "_model",
     "NoApprover": "_approval",
@@ -79,6 +87,7 @@ _EXPORTS = {
     "is_known_safe": "_approval",
     "load_config": "_config",
     "open_model": "_wiring",
+    "open_model_source": "_wiring",
     "plan_playbook": "_playbook",
     "project_docs": "_instructions",
     "start_session": "_wiring",
@@ -106,6 +115,7 @@ __all__ = [
     "ModelChoice",
     "ModelReply",
     "ModelRequest",
+    "ModelSource",
     "ModelTraits",
     "NoApprover",
     "ProviderConfig",
@@ -122,6 +132,7 @@ __all__ = [
     "is_known_safe",
     "load_config",
     "open_model",
+    "open_model_source",
     "plan_playbook",
     "project_docs",
     "start_session",

@@ -41,6 +41,7 @@ __all__ = [
     "ExecVerdict",
     "NoApprover",
     "is_known_safe",
+    "simple_commands",
 ]
 
 
@@ -137,7 +138,7 @@ _SCRIPT_SEPARATORS = frozenset({"&&", "||", ";", "|"})
 _OPERATOR_CHARS = frozenset("();<>|&")
 
 
-def _simple_argv(argv: Sequence[str]) -> list[list[str]] | None:
+def simple_commands(argv: Sequence[str]) -> list[list[str]] | None:
     """The commands of ``argv``: itself, or the ``&&``/``||``/``;``/``|``-joined simple
     commands of a ``bash -lc`` script; None for a script using anything else (redirects,
     substitution, subshells, background jobs, several lines)."""
@@ -209,7 +210,7 @@ def _safe_command(argv: Sequence[str]) -> bool:
 
 def is_known_safe(argv: Sequence[str]) -> bool:
     """Whether a command only reads: runs without asking even under ``untrusted``."""
-    commands = _simple_argv(argv)
+    commands = simple_commands(argv)
     return commands is not None and all(_safe_command(c) for c in commands)
 
 

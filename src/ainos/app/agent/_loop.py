@@ -144,8 +144,14 @@ class Session:
     # -- a turn -----------------------------------------------------------------------
 
     def run_turn(
-        self, prompt: str, *, output_schema: Mapping[str, Any] | None = None
+        self,
+        prompt: str,
+        *,
+        output_schema: Mapping[str, Any] | None = None,
+        playbook: Playbook | None = None,
     ) -> Iterator[AgentEvent]:
+        """One turn on ``prompt``. ``playbook``: the deterministic calls to run first, in
+        place of those the request would suggest (a sub-agent's checks)."""
         turn = _Turn(self._next_turn, time.monotonic())
         self._next_turn += 1
         self.context.abort = False  # an abort at an approval ends that turn, not the next
@@ -153,7 +159,7 @@ class Session:
             yield self._event(UserMessage(text=prompt), turn)
             yield self._event(TurnStarted(), turn)
             self._message({"role": "user", "content": prompt}, turn)
-            answer = yield from self._work(prompt, turn, output_schema)
+            answer = yield from self._work(prompt, turn, output_schema, playbook)
         except AinosError as exc:
             self._settle_calls(turn)
             message = " ".join(str(exc).split())
@@ -188,14 +194,19 @@ class Session:
             return
 
     def _work(
-        self, prompt: str, turn: _Turn, output_schema: Mapping[str, Any] | None
+        self,
+        prompt: str,
+        turn: _Turn,
+        output_schema: Mapping[str, Any] | None,
+        given: Playbook | None,
     ) -> Generator[AgentEvent, None, str]:
         traits = self.model.traits
-        playbook = (
-            plan_playbook(prompt, self.context.cwd, self.tools.names())
-            if self._use_playbook
-            else Playbook()
-        )
+        if given is not None:
+            playbook = given
+        elif self._use_playbook:
+            playbook = plan_playbook(prompt, self.context.cwd, self.tools.names())
+        else:
+            playbook = Playbook()
         if playbook:
             yield from self._run_calls(list(playbook.calls), "", turn)
         facts = _facts(playbook, turn, self.context.cwd)
@@ -352,6 +363,8 @@ class Session:
 def _facts(playbook: Playbook, turn: _Turn, cwd: Path) -> str:
     """What the answer quotes whatever the model says: the measured figures and the
     project's own words for what it is; a named file's outline; a search's matches."""
+    if playbook.facts is not None:
+        return playbook.facts(turn.structured, turn.outputs)
     if playbook.intent == "files":
         briefs = [
             file_brief(cwd / str(call.arguments.get("path")), str(call.arguments.get("path")))

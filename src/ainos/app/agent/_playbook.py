@@ -10,7 +10,7 @@ the model's prose is weak. A stronger model gets the same head start and does mo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from ainos.app.agent._model import ToolCall, new_call_id
 
 __all__ = [
     "ANALYZE_ACTION_TOOL",
+    "FactsOf",
     "Playbook",
     "digest",
     "facts_block",
@@ -62,12 +63,19 @@ _EXPLAIN_GENERIC = (
 )
 
 
+# What the answer quotes of a given playbook's results: (structured results by tool name,
+# whole outputs by call id) -> the facts block.
+FactsOf = Callable[[Mapping[str, Mapping[str, Any]], Mapping[str, str]], str]
+
+
 @dataclass(frozen=True)
 class Playbook:
     calls: tuple[ToolCall, ...] = ()
-    intent: str = "none"  # analysis | files | search | none
+    intent: str = "none"  # analysis | files | search | given | none
     explain: str = _EXPLAIN_GENERIC  # the instruction that asks the model to explain
     mentioned: tuple[str, ...] = ()  # the files named in the request that exist
+    # For a playbook given by the caller (intent "given"; a sub-agent's checks): its facts.
+    facts: FactsOf | None = None
 
     def __bool__(self) -> bool:
         return bool(self.calls)

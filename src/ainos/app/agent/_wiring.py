@@ -34,7 +34,15 @@ from ainos.protocol.scheduler import ClientIdentity, Priority
 if TYPE_CHECKING:
     from ainos.ai.mcp_registry import McpConnections
 
-__all__ = ["REALTIME_DEADLINE_MS", "AgentRun", "ModelChoice", "open_model", "start_session"]
+__all__ = [
+    "REALTIME_DEADLINE_MS",
+    "AgentRun",
+    "ModelChoice",
+    "ModelSource",
+    "open_model",
+    "open_model_source",
+    "start_session",
+]
 
 # A realtime generation that has not finished in this long has missed its point.
 REALTIME_DEADLINE_MS = 60_000.0
@@ -45,24 +53,41 @@ _CLIENT = "ainos-agent"
 class ModelChoice:
     """Where generations run: ``on_device`` forces the local AI platform layer
     (``--use-windows-ai``), ``through_daemon`` the daemon's scheduler, started if need be
-    (``--kernel-accelerated``); ``realtime`` the realtime class with a deadline."""
+    (``--kernel-accelerated``); ``realtime`` the realtime class with a deadline, else
+    ``priority`` (default interactive)."""
 
     on_device: bool = False
     through_daemon: bool = False
     realtime: bool = False
     socket_path: Path | None = None
     client_name: str = _CLIENT
+    priority: Priority = Priority.INTERACTIVE
 
 
 def _priority(choice: ModelChoice) -> tuple[Priority, float | None]:
     if choice.realtime:
         return Priority.REALTIME, REALTIME_DEADLINE_MS
-    return Priority.INTERACTIVE, None
+    return choice.priority, None
+
+
+# A model for one client of the scheduler (its name: what fair sharing accounts by).
+ModelSource = Callable[[str], Model]
 
 
 @contextlib.contextmanager
 def open_model(config: AgentConfig, choice: ModelChoice) -> Iterator[Model]:
     """The model ``config`` names, open for the duration of the block."""
+    with open_model_source(config, choice) as source:
+        yield source(choice.client_name)
+
+
+@contextlib.contextmanager
+def open_model_source(
+    config: AgentConfig, choice: ModelChoice, *, parallel: int = 1
+) -> Iterator[ModelSource]:
+    """Models of the one ``config`` names, one per client, open for the duration of the
+    block: several agents share one engine (in-process: ``parallel`` sequences decoded
+    together), each a client of its own to the scheduler."""
     from ainos.app.agent import providers
 
     priority, deadline = _priority(choice)
@@ -72,53 +97,70 @@ def open_model(config: AgentConfig, choice: ModelChoice) -> Iterator[Model]:
             f"--kernel-accelerated routes the on-device model through the daemon; the "
             f"provider {provider!r} is remote"
         )
-    if config.provider is not None and provider == config.model_provider:
-        settings = config.provider
-        with providers.OpenAIModel(
-            config.model,
-            base_url=settings.base_url,
-            api_key=settings.api_key(),
-            api_key_env=settings.env_key,
-            wire_api=settings.wire_api,
-            headers=dict(settings.http_headers),
-            query_params=dict(settings.query_params),
-        ) as remote:
+    with contextlib.ExitStack() as opened:
+        if config.provider is not None and provider == config.model_provider:
+            settings = config.provider
+
+            def remote(client: str) -> Model:
+                return opened.enter_context(
+                    providers.OpenAIModel(
+                        config.model,
+                        base_url=settings.base_url,
+                        api_key=settings.api_key(),
+                        api_key_env=settings.env_key,
+                        wire_api=settings.wire_api,
+                        headers=dict(settings.http_headers),
+                        query_params=dict(settings.query_params),
+                    )
+                )
+
             yield remote
-        return
-    daemon_url = providers.ensure_daemon(
-        choice.socket_path, start=choice.through_daemon or provider == "ainos"
-    )
-    if daemon_url is not None:
-        with providers.DaemonModel(
-            config.model,
-            daemon_url,
-            priority=priority,
-            client_name=choice.client_name,
-            deadline_ms=deadline,
-        ) as daemon:
-            yield daemon
-        return
-    with _in_process_llm(config.model) as service:
-        yield providers.LocalModel(
-            service,
-            config.model,
-            client=ClientIdentity(name=choice.client_name),
-            priority=priority,
-            deadline_ms=deadline,
+            return
+        daemon_url = providers.ensure_daemon(
+            choice.socket_path, start=choice.through_daemon or provider == "ainos"
         )
+        if daemon_url is not None:
+            url = daemon_url
+
+            def daemon(client: str) -> Model:
+                return opened.enter_context(
+                    providers.DaemonModel(
+                        config.model,
+                        url,
+                        priority=priority,
+                        client_name=client,
+                        deadline_ms=deadline,
+                    )
+                )
+
+            yield daemon
+            return
+        service = opened.enter_context(_in_process_llm(config.model, parallel))
+
+        def local(client: str) -> Model:
+            return providers.LocalModel(
+                service,
+                config.model,
+                client=ClientIdentity(name=client),
+                priority=priority,
+                deadline_ms=deadline,
+            )
+
+        yield local
 
 
 @contextlib.contextmanager
-def _in_process_llm(model: str) -> Iterator[Any]:
-    """The on-device LLM service of an embedded runtime (no daemon): one sequence, the
-    model's own window."""
+def _in_process_llm(model: str, parallel: int = 1) -> Iterator[Any]:
+    """The on-device LLM service of an embedded runtime (no daemon): ``parallel`` sequences
+    (one more, kept for realtime work, when there are several), the model's own window."""
     from ainos.ai.ml.llm import LlmLimits
     from ainos.app.runtime import Runtime, RuntimeConfig
     from ainos.kernel.control import ServicesConfig
 
+    limits = LlmLimits(parallel=1, reserved=0) if parallel <= 1 else LlmLimits(parallel + 1, 1)
     config = RuntimeConfig(
         kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-        llm_limits=LlmLimits(parallel=1, reserved=0),
+        llm_limits=limits,
     )
     with Runtime(config) as runtime:
         runtime.llm.load(model)
@@ -179,10 +221,12 @@ def start_session(
     with_actions: bool = True,
     with_mcp: bool = True,
     tools: ToolBox | None = None,
+    sandbox: SandboxPolicy | None = None,
 ) -> AgentRun:
     """A session in ``cwd`` (a new thread, or ``resume``'s history replayed). Its tools are
     the built-in ones, the AI actions (``with_actions``) and the tools of every enabled
-    registered MCP server (``with_mcp``; started on first use, stopped by ``close``)."""
+    registered MCP server (``with_mcp``; started on first use, stopped by ``close``);
+    ``tools`` and ``sandbox`` replace them (a sub-agent's, narrowed to its definition)."""
     cwd = cwd.resolve()
     gate = ApprovalGate(
         config.approval_policy,
@@ -191,7 +235,7 @@ def start_session(
         rules=rules,
         allow_list_only=config.allow_list_only,
     )
-    context = ToolContext(cwd=cwd, sandbox=sandbox_policy(config, cwd), gate=gate)
+    context = ToolContext(cwd=cwd, sandbox=sandbox or sandbox_policy(config, cwd), gate=gate)
     connections = None
     if tools is None:
         found = builtin_tools()

@@ -17,6 +17,7 @@ from ainos.bench.agent import (
     AgentBenchSettings,
     AnalysisResult,
     OverheadResult,
+    Spread,
     run_agent_bench,
 )
 from ainos.bench.control import run_control_bench
@@ -31,6 +32,14 @@ from ainos.bench.serving import (
     GOAL_P99_RATIO,
     GOAL_THROUGHPUT_RATIO,
     run_serving_bench,
+)
+from ainos.bench.supervisor import (
+    CASE_WHAT,
+    EXEC_PROMPTS,
+    REQUEST,
+    SupervisorBenchResult,
+    SupervisorBenchSettings,
+    run_supervisor_bench,
 )
 from ainos.bench.telemetry import TARGET_PERCENT_OF_CORE, run_telemetry_bench
 from ainos.errors import InvalidArgument
@@ -585,4 +594,103 @@ def _mcp_table(result: McpBenchResult) -> Table:
                 f"{case.server_cpu_us_per_call.median:.0f}",
                 f"{case.other_cpu_fraction:.0%}",
             )
+    return table
+
+
+@bench_app.command("supervisor")
+def supervisor(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(
+        False, "--quick", help="2 agents (code-reviewer, security-auditor), 2 rounds."
+    ),
+) -> None:
+    """The multi-agent supervisor: N sub-agents on the embedded model in parallel through the
+    scheduler, vs one after another, vs N `ainos exec` processes started at once (no daemon)."""
+    settings = SupervisorBenchSettings.quick() if quick else SupervisorBenchSettings()
+    with _Bar() as bar:
+        result = run_supervisor_bench(settings=settings, progress=bar)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    stdout.print(_supervisor_table(result))
+    for line in result.verdict():
+        stdout.print(line)
+
+
+def _spread_cell(spread: Spread | None, scale: float = 1.0, *, whole_from: float = 10) -> str:
+    """The median, and under it the least-greatest: whole numbers from ``whole_from`` up."""
+    if spread is None:
+        return "-"
+    median, low, high = (scale * v for v in (spread.median, spread.low, spread.high))
+
+    def show(value: float) -> str:
+        return f"{value:.0f}" if abs(value) >= whole_from else f"{value:.1f}"
+
+    return f"{show(median)}\n[dim]{show(low)}-{show(high)}[/dim]"
+
+
+def _supervisor_table(result: SupervisorBenchResult) -> Table:
+    settings = result.settings
+    agents = ", ".join(settings.agents)
+    table = Table(
+        title=(
+            f"{len(settings.agents)} sub-agents ({agents}) on {result.model or 'the model'}: "
+            f"median of {settings.repeats} rounds, least-greatest under it; cases interleaved, "
+            "each in its own process"
+        ),
+        title_justify="left",
+        caption="\n".join(
+            [
+                *(f"{case}: {what}" for case, what in CASE_WHAT.items() if case in settings.cases),
+                f'supervisor request: "{REQUEST}" (each sub-agent is given its goal beside it)',
+                *(f'exec prompt, {a}: "{EXEC_PROMPTS[a]}"' for a in settings.agents),
+                "wall: the case's process, start to exit (model loads included); x par: wall / "
+                "parallel's;",
+                "CPU: the process tree's, user+system; RSS: median peak (exec: the sum of the "
+                "processes' peaks);",
+                "1st tok: per sub-agent, its start to the model's first token; max and median "
+                "over the agents;",
+                "last 1st tok: the request to the last sub-agent's first token; out: output "
+                "tokens (sampled);",
+                "tok/s: out / the work (run_supervisor, or the processes' start to the last "
+                "exit); done: runs",
+                "completed; other: the rest of the machine's CPU use meanwhile, of all cores "
+                "(noise, worst run);",
+                f"{result.cpu_count} CPUs ({result.cpu_model})",
+            ]
+        ),
+        caption_justify="left",
+    )
+    columns = (
+        "case",
+        "wall s",
+        "x par",
+        "CPU s",
+        "RSS\nMiB",
+        "1st tok\nmax s",
+        "1st tok\nmed s",
+        "last 1st\ntok s",
+        "out",
+        "tok/s",
+        "done",
+        "other",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "case" else "right")
+    for summary in result.summaries():
+        ratio = summary.ratio_to_parallel
+        table.add_row(
+            summary.case,
+            _spread_cell(summary.wall_s, whole_from=100),
+            f"{ratio:.2f}" if ratio is not None else "-",
+            _spread_cell(summary.cpu_s),
+            f"{summary.peak_rss_bytes.median / 2**20:.0f}",
+            _spread_cell(summary.first_token_max_s),
+            _spread_cell(summary.first_token_median_s),
+            _spread_cell(summary.first_token_since_request_max_s),
+            _spread_cell(summary.output_tokens),
+            _spread_cell(summary.tokens_per_s),
+            f"{summary.completed}/{summary.attempted}",
+            f"{summary.other_cpu_fraction:.0%}",
+        )
     return table

@@ -7,15 +7,13 @@ Progress (a spinner, each tool call) goes to stderr and the final answer to stdo
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import typer
 
 from ainos.app.cli._inputs import read_json_schema
-from ainos.app.cli._output import emit_json_line, stderr
+from ainos.app.cli._output import emit_json_line, stderr, write_text_atomically
 from ainos.errors import InvalidArgument
 
 _RESUME = "resume"
@@ -30,19 +28,6 @@ def _read_prompt(words: list[str]) -> str:
     if not text:
         raise InvalidArgument("the prompt is empty")
     return text
-
-
-def _write_last_message(path: Path, text: str) -> None:
-    """Atomically: a reader never sees half an answer."""
-    path = path.expanduser()
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text if text.endswith("\n") else text + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def exec_command(
@@ -130,7 +115,7 @@ def exec_command(
     )
     completed, answer = _exec_run.run_exec(options, emit_json_line if as_json else None)
     if output_last_message is not None and answer is not None:
-        _write_last_message(output_last_message, answer)
+        write_text_atomically(output_last_message, answer)
     if not as_json and answer is not None:
         sys.stdout.write(answer.rstrip("\n") + "\n")
         sys.stdout.flush()

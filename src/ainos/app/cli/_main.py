@@ -81,6 +81,13 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "_mcp",
         "The machine's MCP servers: register, list, run, inspect, and export them to clients.",
     ),
+    "supervisor": (
+        "_supervisor",
+        "Fan one request out to sub-agents that run side by side, and merge their results "
+        "into one report.",
+    ),
+    "delegate": ("_supervisor", "Run one sub-agent (an agent definition) on a goal."),
+    "agents": ("_agents", "Sub-agent definitions (YAML): list, show, validate."),
 }
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
@@ -121,3 +122,19 @@ def human_age(since: float, now: float | None = None) -> str:
 
 def optional(value: float | None, fmt: str = "{:.0f}", suffix: str = "") -> str:
     return "-" if value is None else fmt.format(value) + suffix
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """``text`` (ending in a newline) into ``path``, replaced whole: a reader never sees
+    half of it, and a failure leaves no partial file."""
+    import tempfile
+
+    path = path.expanduser()
+    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text if text.endswith("\n") else text + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -121,6 +121,7 @@ def build_server(
         from ainos.app.mcp_server._actions import ActionTools
         from ainos.app.mcp_server._codex import codex_tools
         from ainos.app.mcp_server._resources import Resources
+        from ainos.app.mcp_server._supervisor import supervisor_tool
         from ainos.app.mcp_server._system import system_tools
         from ainos.app.mcp_server._threads import Conversations
 
@@ -138,7 +139,13 @@ def build_server(
             async with anyio.create_task_group() as tasks:
                 state = ServerState(options, ToolSet(), chosen, conversations, tasks, bus)
                 state.tools = ToolSet(
-                    [*codex_tools(state), *system_tools(state), *extras], [actions.entries]
+                    [
+                        *codex_tools(state),
+                        supervisor_tool(state, root),
+                        *system_tools(state),
+                        *extras,
+                    ],
+                    [actions.entries],
                 )
                 state.resources = Resources(state, actions)
                 tasks.start_soon(state.resources.watch_stats)

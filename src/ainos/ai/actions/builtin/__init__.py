@@ -2,6 +2,7 @@
 registered in the ``ainos.actions`` entry-point group — copy one to make your own."""
 
 from ainos.ai.actions.builtin._codebase import AnalyzeCodebaseProvider, analyze_codebase
+from ainos.ai.actions.builtin._common import SKIPPED_DIRS, is_binary, walk_files
 from ainos.ai.actions.builtin._photo import DescribePhotoProvider, photo_metadata
 from ainos.ai.actions.builtin._search import SearchFilesProvider, search_files
 from ainos.ai.actions.builtin._summarize import (
@@ -15,6 +16,7 @@ from ainos.ai.actions.builtin._table import ConvertTableProvider, parse_table, t
 from ainos.ai.actions.builtin._words import CountWordsProvider, count_words
 
 __all__ = [
+    "SKIPPED_DIRS",
     "AnalyzeCodebaseProvider",
     "ConvertTableProvider",
     "CountWordsProvider",
@@ -26,10 +28,12 @@ __all__ = [
     "analyze_codebase",
     "count_words",
     "default_summarizer",
+    "is_binary",
     "parse_table",
     "photo_metadata",
     "search_files",
     "set_default_summarizer",
     "to_csv",
     "to_markdown",
+    "walk_files",
 ]

@@ -52,6 +52,9 @@ class SandboxPolicy:
     workspace: Path
     writable_roots: tuple[Path, ...] = ()  # extra, beyond the defaults
     network: bool = False
+    # workspace-write with this off: only the extra roots (and the temporaries) are writable,
+    # not the workspace (an agent definition that may write only some of its paths).
+    workspace_writable: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", SandboxMode.parse(str(self.mode)))
@@ -85,11 +88,17 @@ class SandboxPolicy:
         if self.mode is SandboxMode.DANGER_FULL_ACCESS:
             return (Path("/"),)
         environment = os.environ if environ is None else environ
-        temporaries = (Path("/tmp"), Path(environment.get("TMPDIR") or "/tmp"))
+        temporaries = [
+            _absolute(t)
+            for t in (Path("/tmp"), Path(environment.get("TMPDIR") or "/tmp"))
+            if t.is_absolute() and t.is_dir()
+        ]
+        if not self.workspace_writable:  # a temporary holding the workspace would open it
+            temporaries = [t for t in temporaries if not self.workspace.is_relative_to(t)]
         candidates = [
-            self.workspace,
+            *([self.workspace] if self.workspace_writable else []),
             *self.writable_roots,
-            *(_absolute(t) for t in temporaries if t.is_absolute() and t.is_dir()),
+            *temporaries,
         ]
         return tuple(dict.fromkeys(candidates))
 

@@ -59,6 +59,7 @@ TOOLS = {
     "codex-reply",
     "codex-stop",
     "codex-close",
+    "supervisor",
     "embed",
     "generate",
     "ainos_stats",

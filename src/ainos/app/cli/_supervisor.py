@@ -81,9 +81,7 @@ class _Progress:
             elif isinstance(event, TurnFailed):
                 row.state, row.finished, row.step = "failed", at, event.error.message[:60]
                 line = f"failed: {event.error.message}"
-        if self.live is not None:
-            self.live.update(self.table())
-        elif line:
+        if self.live is None and line:
             stderr.print(f"[{agent}] {line}", style="dim", markup=False)
 
     def table(self) -> Table:
@@ -113,15 +111,15 @@ def _run(request: str, options: SupervisorOptions, *, as_json: bool, output: Pat
     terminal = stderr.is_terminal
     with ConversationStore() as store:
         if terminal:
+            # Rendered anew at each refresh, so the running times tick between events.
             with Live(
-                progress.table(),
                 console=stderr,
                 refresh_per_second=_REFRESH_PER_SECOND,
                 transient=False,
+                get_renderable=progress.table,
             ) as live:
                 progress.live = live
                 report = run_supervisor(request, options, config, store=store, watch=watch)
-                live.update(progress.table())
         else:
             report = run_supervisor(request, options, config, store=store, watch=watch)
     text = render_json(report) if as_json else render_markdown(report)

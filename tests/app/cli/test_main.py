@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from ainos.app.cli._main import _COMMANDS, load_command
 
@@ -36,3 +38,36 @@ def test_help_lists_every_command_without_importing_their_libraries() -> None:
     assert done.stdout.strip().endswith("HEAVY [] 0")
     for name in _COMMANDS:
         assert f" {name} " in done.stdout
+
+
+HEAVY = ("onnx", "onnxruntime", "starlette", "uvicorn", "tokenizers", "xllamacpp", "gguf")
+
+
+def _heavy_modules_after(*args: str, tmp_home: str) -> list[str]:
+    """Run the command in a fresh interpreter; the heavy modules it imported."""
+    script = (
+        "import sys\n"
+        "from ainos.app.cli import main\n"
+        f"code = main({list(args)!r})\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "AINOS_HOME": tmp_home},
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("HEAVY "), done.stdout + done.stderr
+    found: list[str] = ast.literal_eval(last.removeprefix("HEAVY "))
+    return found
+
+
+def test_the_quick_commands_import_no_engine(tmp_path: Path) -> None:
+    """``ainos stats``, ``ps`` and ``status`` (no daemon here) import no model runtime, HTTP
+    server or tokenizer: they answer in well under a second."""
+    home = str(tmp_path)
+    for command in (["stats", "--json"], ["ps", "--json"], ["status"], ["--help"]):
+        assert _heavy_modules_after(*command, tmp_home=home) == [], command

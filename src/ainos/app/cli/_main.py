@@ -45,7 +45,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "Run the ainos daemon in the foreground: the control socket and the OpenAI-compatible "
         "HTTP API (Ctrl-C or SIGTERM stops it gracefully).",
     ),
-    "status": ("_serve", "Whether a daemon is running, and its statistics."),
+    "status": ("_status", "Whether a daemon is running, and its statistics."),
     "embed": ("_models", "Sentence embeddings of TEXTS (through the daemon when one runs)."),
     "chat": (
         "_chat",

@@ -24,7 +24,6 @@ from ainos.kernel.processes import ProcessMonitor
 from ainos.protocol import ProcessEventKind, ProcessScan
 
 # CPU use is measured between two looks; this is the pause between them for one-shot use.
-_CPU_SETTLE_SECONDS = 0.25
 
 
 def processes_table(scan: ProcessScan) -> Table:
@@ -66,8 +65,7 @@ def ps(
         if watch:
             _watch(monitor, interval, as_json)
             return
-        monitor.scan(include_all=show_all)  # the first look primes CPU measurement
-        time.sleep(_CPU_SETTLE_SECONDS)
+        # One look: each process's CPU use is its average since it started, as ps(1) has it.
         scan = monitor.scan(include_all=show_all)
     if as_json:
         emit_json(scan.to_dict())

@@ -16,16 +16,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from ainos import errors
 from ainos.errors import AinosError, InvalidArgument, NotFound
+from ainos.kernel.control._limits import MAX_LINE_BYTES
 from ainos.kernel.control._paths import default_socket_path
-from ainos.kernel.control._server import MAX_LINE_BYTES
-from ainos.kernel.control._services import KernelServices, Session
-from ainos.kernel.memory import ArenaMapping
 from ainos.protocol import JobRequirements, Placement, ProcessScan
 from ainos.protocol._base import Record
 from ainos.protocol.control import (
@@ -36,7 +34,6 @@ from ainos.protocol.control import (
     FreedBlock,
     GpuStatus,
     JobInfo,
-    PeerCredentials,
     RuntimeRegistration,
     SchedulerSummary,
     SetGpuUtilResult,
@@ -46,7 +43,10 @@ from ainos.protocol.control import (
 from ainos.protocol.memory import MemoryPoolStats, PinnedHandle
 from ainos.protocol.scheduler import Priority
 
-__all__ = ["Client", "ControlClient", "DaemonUnavailable", "EmbeddedClient", "RemoteError"]
+if TYPE_CHECKING:  # numpy-backed; imported by attach_pool, not by every command
+    from ainos.kernel.memory import ArenaMapping
+
+__all__ = ["Client", "ControlClient", "DaemonUnavailable", "RemoteError"]
 
 _R = TypeVar("_R", bound=Record)
 Notification = Callable[[str, dict[str, Any]], None]
@@ -303,30 +303,6 @@ class Client(ControlClient):
             raise RemoteError(ErrorCode.INTERNAL_ERROR, "the daemon sent no arena descriptor")
         fd = self._fds.pop(0)
         os.set_inheritable(fd, False)
+        from ainos.kernel.memory import ArenaMapping
+
         return ArenaMapping(fd, arena_id=info.arena_id)
-
-
-class EmbeddedClient(ControlClient):
-    """The same methods, answered by services in this process (no daemon)."""
-
-    def __init__(self, services: KernelServices, *, owns_services: bool = False) -> None:
-        self.services = services
-        self._owns = owns_services
-        self._session: Session = services.open_session(
-            PeerCredentials(pid=os.getpid(), uid=os.getuid(), gid=os.getgid())
-        )
-
-    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        if method == "attach_pool":
-            raise InvalidArgument("use attach_pool() to map the arena")
-        return self.services.call(method, params or {}, self._session)
-
-    def attach_pool(self) -> ArenaMapping:
-        self.call("version")  # same checks as any call
-        pool = self.services.pool
-        return ArenaMapping(os.dup(pool.fd), arena_id=pool.arena_id)
-
-    def close(self) -> None:
-        self.services.close_session(self._session)
-        if self._owns:
-            self.services.close()

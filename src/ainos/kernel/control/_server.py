@@ -39,6 +39,7 @@ from ainos.kernel.control._jsonrpc import (
     parse_line,
     result_response,
 )
+from ainos.kernel.control._limits import MAX_LINE_BYTES
 from ainos.kernel.control._paths import private_directory
 from ainos.kernel.control._services import InvalidParams, KernelServices, Session
 from ainos.kernel.memory import send_arena_fd
@@ -50,7 +51,6 @@ _log = logging.getLogger(__name__)
 
 # Requests are small (tensors travel in the pinned pool); a longer line is refused, skipped
 # up to its newline, and the connection goes on.
-MAX_LINE_BYTES = 1024 * 1024
 _RECV_BYTES = 65536
 _UCRED = struct.Struct("3i")
 

@@ -203,13 +203,18 @@ class ProcessMonitor:
         known.runtimes = known.runtimes | runtimes_in_maps(content)
 
     def _cpu_percent(self, known: _Known) -> float | None:
-        """CPU use since the previous scan; absent on a process's first sighting."""
+        """CPU use since the previous scan; on a process's first sighting, its average since
+        it started (what ps(1) shows), so one look answers without waiting for a second."""
         try:
-            percent = known.process.cpu_percent(interval=None)
+            percent = known.process.cpu_percent(interval=None)  # primes the next reading
+            if known.cpu_primed:
+                return percent
+            known.cpu_primed = True
+            times = known.process.cpu_times()
+            alive = time.time() - known.process.create_time()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
-        primed, known.cpu_primed = known.cpu_primed, True
-        return percent if primed else None
+        return 100.0 * (times.user + times.system) / alive if alive > 0 else None
 
     # -- events ------------------------------------------------------------------
 

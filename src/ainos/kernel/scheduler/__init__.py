@@ -13,16 +13,77 @@ ONNX-style feeds). :class:`OnnxRun` makes an ONNX Runtime session such work, abo
 through ``RunOptions.terminate``.
 """
 
-from ._config import BatchingConfig, Discipline, ExecutorSlots, PolicyConfig
-from ._cpu import BackgroundPriority, CpuExecutor, current_lane
-from ._decisions import Abort, CancelOutcome, Decisions, Dispatch, Failure, Lane, Slice
-from ._executor import BatchRun, Executor, RunReport
-from ._onnx import OnnxModelFile, OnnxRun, SessionLike, session_options
-from ._policy import FreeMemory, SchedulingPolicy
-from ._prometheus import render_prometheus, scheduler_families
-from ._runtime import JobHandle, Scheduler
-from ._token import AbortReason, CancelToken, RunAborted
-from ._work import ArrayBatching, Batching, Feeds, Job, Work, new_job_id
+# Names are imported on first use: its Prometheus families serve commands that never run a
+# job (``ainos stats``), without numpy, asyncio and the executors.
+from typing import TYPE_CHECKING
+
+from ainos._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ainos.kernel.scheduler._config import (
+        BatchingConfig,
+        Discipline,
+        ExecutorSlots,
+        PolicyConfig,
+    )
+    from ainos.kernel.scheduler._cpu import BackgroundPriority, CpuExecutor, current_lane
+    from ainos.kernel.scheduler._decisions import (
+        Abort,
+        CancelOutcome,
+        Decisions,
+        Dispatch,
+        Failure,
+        Lane,
+        Slice,
+    )
+    from ainos.kernel.scheduler._executor import BatchRun, Executor, RunReport
+    from ainos.kernel.scheduler._onnx import OnnxModelFile, OnnxRun, SessionLike, session_options
+    from ainos.kernel.scheduler._policy import FreeMemory, SchedulingPolicy
+    from ainos.kernel.scheduler._prometheus import render_prometheus, scheduler_families
+    from ainos.kernel.scheduler._runtime import JobHandle, Scheduler
+    from ainos.kernel.scheduler._token import AbortReason, CancelToken, RunAborted
+    from ainos.kernel.scheduler._work import ArrayBatching, Batching, Feeds, Job, Work, new_job_id
+
+_EXPORTS = {
+    "Abort": "_decisions",
+    "AbortReason": "_token",
+    "ArrayBatching": "_work",
+    "BackgroundPriority": "_cpu",
+    "BatchRun": "_executor",
+    "Batching": "_work",
+    "BatchingConfig": "_config",
+    "CancelOutcome": "_decisions",
+    "CancelToken": "_token",
+    "CpuExecutor": "_cpu",
+    "Decisions": "_decisions",
+    "Discipline": "_config",
+    "Dispatch": "_decisions",
+    "Executor": "_executor",
+    "ExecutorSlots": "_config",
+    "Failure": "_decisions",
+    "Feeds": "_work",
+    "FreeMemory": "_policy",
+    "Job": "_work",
+    "JobHandle": "_runtime",
+    "Lane": "_decisions",
+    "OnnxModelFile": "_onnx",
+    "OnnxRun": "_onnx",
+    "PolicyConfig": "_config",
+    "RunAborted": "_token",
+    "RunReport": "_executor",
+    "Scheduler": "_runtime",
+    "SchedulingPolicy": "_policy",
+    "SessionLike": "_onnx",
+    "Slice": "_decisions",
+    "Work": "_work",
+    "current_lane": "_cpu",
+    "new_job_id": "_work",
+    "render_prometheus": "_prometheus",
+    "scheduler_families": "_prometheus",
+    "session_options": "_onnx",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "Abort",

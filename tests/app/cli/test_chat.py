@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ainos.bench._daemon import running_daemon
+from ainos.app.bench._daemon import running_daemon
 
 CHAT_MODEL = "smollm2-135m-instruct"
 GREEDY = ("--temperature", "0", "--max-tokens", "16")

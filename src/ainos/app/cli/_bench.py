@@ -9,9 +9,8 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ainos.app.cli._output import emit_json, gpus, human_bytes, stderr, stdout
-from ainos.bench._models import minilm_workload
-from ainos.bench.agent import (
+from ainos.app.bench._models import minilm_workload
+from ainos.app.bench.agent import (
     GOAL_OVERHEAD_MS,
     AgentBenchResult,
     AgentBenchSettings,
@@ -20,20 +19,26 @@ from ainos.bench.agent import (
     Spread,
     run_agent_bench,
 )
-from ainos.bench.control import run_control_bench
-from ainos.bench.llm import GOAL_PARALLEL_RATIO, GOAL_RATIO, MODES, LlmBenchResult, run_llm_bench
-from ainos.bench.mcp import GOAL_RATIO as MCP_GOAL_RATIO
-from ainos.bench.mcp import TRANSPORTS, McpBenchResult, McpBenchSettings, run_mcp_bench
-from ainos.bench.memory import run_memory_bench
-from ainos.bench.scheduler import run_scheduler_bench
-from ainos.bench.serving import (
+from ainos.app.bench.control import run_control_bench
+from ainos.app.bench.llm import (
+    GOAL_PARALLEL_RATIO,
+    GOAL_RATIO,
+    MODES,
+    LlmBenchResult,
+    run_llm_bench,
+)
+from ainos.app.bench.mcp import GOAL_RATIO as MCP_GOAL_RATIO
+from ainos.app.bench.mcp import TRANSPORTS, McpBenchResult, McpBenchSettings, run_mcp_bench
+from ainos.app.bench.memory import run_memory_bench
+from ainos.app.bench.scheduler import run_scheduler_bench
+from ainos.app.bench.serving import (
     CASES,
     GOAL_CONCURRENCY,
     GOAL_P99_RATIO,
     GOAL_THROUGHPUT_RATIO,
     run_serving_bench,
 )
-from ainos.bench.supervisor import (
+from ainos.app.bench.supervisor import (
     CASE_WHAT,
     EXEC_PROMPTS,
     REQUEST,
@@ -41,7 +46,8 @@ from ainos.bench.supervisor import (
     SupervisorBenchSettings,
     run_supervisor_bench,
 )
-from ainos.bench.telemetry import TARGET_PERCENT_OF_CORE, run_telemetry_bench
+from ainos.app.bench.telemetry import TARGET_PERCENT_OF_CORE, run_telemetry_bench
+from ainos.app.cli._output import emit_json, gpus, human_bytes, stderr, stdout
 from ainos.errors import InvalidArgument
 
 bench_app = typer.Typer(

@@ -8,7 +8,7 @@ from typing import Any, cast
 import numpy as np
 import onnxruntime as ort
 
-from ainos.bench.scheduler import _Clients, build_synthetic_model, run_scheduler_bench
+from ainos.app.bench.scheduler import _Clients, build_synthetic_model, run_scheduler_bench
 from ainos.kernel.scheduler import session_options
 
 

@@ -52,7 +52,7 @@ from ainos.app.agent import (
 )
 from ainos.app.agent._model import TextSink
 from ainos.app.agent.providers import FakeScriptedModel
-from ainos.bench._cpu import cpu_model, machine_busy_seconds
+from ainos.app.bench._cpu import cpu_model, machine_busy_seconds
 from ainos.errors import AinosError
 from ainos.protocol.agent import (
     AgentEvent,

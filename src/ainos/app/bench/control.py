@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ainos.bench._daemon import running_daemon
+from ainos.app.bench._daemon import running_daemon
 from ainos.kernel.control import Client, EmbeddedClient, KernelServices, ServicesConfig
 from ainos.kernel.scheduler import CpuExecutor, Job, Scheduler, new_job_id
 from ainos.protocol.scheduler import JobSpec

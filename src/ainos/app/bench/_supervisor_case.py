@@ -1,6 +1,6 @@
 """One case of ``ainos bench supervisor``, run in a process of its own::
 
-    python -m ainos.bench._supervisor_case {parallel|sequential|exec} --repo PATH --agents A,B
+    python -m ainos.app.bench._supervisor_case {parallel|sequential|exec} --repo PATH --agents A,B
 
 prints one JSON object on stdout (:func:`run_case`'s) and, on stderr, a line
 ``ainos-bench-progress DONE TOTAL`` each time a sub-agent or a process finishes.
@@ -292,7 +292,7 @@ def run_case(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ainos.bench._supervisor_case")
+    parser = argparse.ArgumentParser(prog="python -m ainos.app.bench._supervisor_case")
     parser.add_argument("case", choices=CASES)
     parser.add_argument("--repo", type=Path, required=True, help="the workspace")
     parser.add_argument("--agents", required=True, help="comma-separated agent names")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ainos.app.agent import ConversationStore
-from ainos.bench.agent import (
+from ainos.app.bench.agent import (
     ANALYZE_PROMPT,
     GOAL_OVERHEAD_MS,
     TOOLS,

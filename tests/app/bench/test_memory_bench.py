@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from ainos.bench.memory import run_memory_bench
+from ainos.app.bench.memory import run_memory_bench
 
 
 def test_tiny_memory_bench_reports_both_comparisons() -> None:

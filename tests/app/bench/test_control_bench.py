@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ainos.bench.control import run_control_bench
+from ainos.app.bench.control import run_control_bench
 
 
 def test_control_bench_runs_every_path_side_by_side() -> None:

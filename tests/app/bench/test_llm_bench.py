@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from ainos.bench.llm import MODES, LlmBenchSettings, run_llm_bench
+from ainos.app.bench.llm import MODES, LlmBenchSettings, run_llm_bench
 
 TINY = LlmBenchSettings(
     max_tokens=8,

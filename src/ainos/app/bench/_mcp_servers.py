@@ -1,6 +1,6 @@
 """The MCP servers ``ainos bench mcp`` calls, each run in a process of its own::
 
-    python -m ainos.bench._mcp_servers {ainos|bare} {stdio|http} [--port N]
+    python -m ainos.app.bench._mcp_servers {ainos|bare} {stdio|http} [--port N]
 
 Both serve the same no-op tool, ``noop``: no arguments, an empty text result.
 
@@ -102,7 +102,7 @@ def _serve_bare(transport: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ainos.bench._mcp_servers")
+    parser = argparse.ArgumentParser(prog="python -m ainos.app.bench._mcp_servers")
     parser.add_argument("server", choices=SERVERS)
     parser.add_argument("transport", choices=TRANSPORTS)
     parser.add_argument("--port", type=int, default=0, help="the HTTP port")

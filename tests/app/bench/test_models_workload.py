@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ainos.bench._models import minilm_workload
+from ainos.app.bench._models import minilm_workload
 
 
 def test_the_minilm_workload_runs_rows_of_the_asked_length(seeded_home: Path) -> None:

@@ -1,7 +1,7 @@
 """The multi-agent supervisor: N sub-agents on the embedded model, in parallel through the
 scheduler vs one after another vs N ``ainos exec`` processes started at once.
 
-Three cases, each run in a process of its own (:mod:`ainos.bench._supervisor_case`), on a
+Three cases, each run in a process of its own (:mod:`ainos.app.bench._supervisor_case`), on a
 fresh copy of the agent benchmark's fixture repository (:func:`build_fixture_repo`) with a
 file planted beside it that holds a hard-coded key, a shell call and a TODO (so every
 agent's checks find something), with ``AINOS_HOME`` a temporary directory (no daemon socket
@@ -43,9 +43,9 @@ from typing import IO, Any
 
 import psutil
 
-from ainos.bench._cpu import cpu_model, machine_busy_seconds
-from ainos.bench._supervisor_case import CASES, EXEC_PROMPTS, PROGRESS_PREFIX, REQUEST
-from ainos.bench.agent import Spread, bench_home, build_fixture_repo
+from ainos.app.bench._cpu import cpu_model, machine_busy_seconds
+from ainos.app.bench._supervisor_case import CASES, EXEC_PROMPTS, PROGRESS_PREFIX, REQUEST
+from ainos.app.bench.agent import Spread, bench_home, build_fixture_repo
 from ainos.errors import AinosError
 
 __all__ = [
@@ -78,7 +78,7 @@ CASE_WHAT: Mapping[str, str] = {
     "sequential": "run_supervisor, strategy sequential: one sub-agent after another",
     "exec": "N `ainos exec --json` processes started at once, no daemon, a model each",
 }
-_RUNNER = "ainos.bench._supervisor_case"
+_RUNNER = "ainos.app.bench._supervisor_case"
 _KILL_GRACE_S = 5.0
 # The verdict notes when a case's median output is under this share of another's.
 _TOKENS_APART = 0.8

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ainos.bench.serving import CASES, ServingSettings, run_serving_bench
+from ainos.app.bench.serving import CASES, ServingSettings, run_serving_bench
 
 pytestmark = pytest.mark.slow  # loads the model, starts a daemon
 

@@ -1,7 +1,7 @@
 """The MCP server's tool-call round trip: ainos's server vs a bare SDK server.
 
 Side by side in one run, four cases: {ainos, bare} x {stdio, Streamable HTTP}, each server
-in a process of its own (:mod:`ainos.bench._mcp_servers`), all serving the same no-op tool.
+in a process of its own (:mod:`ainos.app.bench._mcp_servers`), all serving the same no-op tool.
 ``ainos`` is ``build_server`` with every tool of its own and ``noop`` beside them, served
 as ``ainos mcp-server`` serves it; ``bare`` is a lowlevel ``mcp.server.Server`` with only
 that tool, on the SDK's own stdio and HTTP transports. The servers' ``AINOS_HOME`` and
@@ -44,9 +44,9 @@ import psutil
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from ainos.bench._cpu import cpu_model, machine_busy_seconds
-from ainos.bench._mcp_servers import HOST, NOOP, SERVERS, TRANSPORTS
-from ainos.bench.agent import Spread
+from ainos.app.bench._cpu import cpu_model, machine_busy_seconds
+from ainos.app.bench._mcp_servers import HOST, NOOP, SERVERS, TRANSPORTS
+from ainos.app.bench.agent import Spread
 from ainos.errors import AinosError
 
 __all__ = [
@@ -65,7 +65,7 @@ __all__ = [
 Progress = Callable[[str, float], None]
 
 GOAL_RATIO = 1.1  # ainos's p50 and p99 at most this many times the bare server's
-_RUNNER = "ainos.bench._mcp_servers"
+_RUNNER = "ainos.app.bench._mcp_servers"
 _ROUND_WARMUP_CALLS = 10  # untimed, at the start of every round
 _START_TIMEOUT_S = 60.0
 _CALL_TIMEOUT_S = 60.0

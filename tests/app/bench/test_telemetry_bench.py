@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ainos.bench.telemetry import run_telemetry_bench
+from ainos.app.bench.telemetry import run_telemetry_bench
 
 
 def test_bench_measures_sampler_and_baseline_side_by_side() -> None:

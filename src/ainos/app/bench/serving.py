@@ -39,9 +39,9 @@ from ainos.ai.ml import (
     choose_embedding_variant,
 )
 from ainos.ai.ml._catalog import EMBEDDING_VARIANTS
+from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
+from ainos.app.bench._daemon import Daemon, running_daemon
 from ainos.app.runtime import Runtime, RuntimeConfig
-from ainos.bench._cpu import machine_busy_seconds, process_cpu_seconds
-from ainos.bench._daemon import Daemon, running_daemon
 from ainos.errors import AinosError
 from ainos.kernel.control import Client, ServicesConfig
 from ainos.protocol.scheduler import ClientIdentity

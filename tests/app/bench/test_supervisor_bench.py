@@ -17,10 +17,9 @@ import psutil
 import pytest
 from tests.app.mcp_server.fake_provider import FakeChatProvider, Reply, write_agent_config
 
-from ainos.app.supervisor.checks import find_todos, scan_dangerous_calls, scan_secrets
-from ainos.bench._supervisor_case import _read_events
-from ainos.bench.agent import fixture_files
-from ainos.bench.supervisor import (
+from ainos.app.bench._supervisor_case import _read_events
+from ainos.app.bench.agent import fixture_files
+from ainos.app.bench.supervisor import (
     CASES,
     EXEC_PROMPTS,
     FULL_AGENTS,
@@ -36,6 +35,7 @@ from ainos.bench.supervisor import (
     measure_case,
     summarize,
 )
+from ainos.app.supervisor.checks import find_todos, scan_dangerous_calls, scan_secrets
 from ainos.errors import AinosError
 
 

@@ -45,9 +45,9 @@ from ainos.ai.ml.llm import (
     prepare_chat,
 )
 from ainos.ai.ml.llm._service import EngineFactory
+from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
+from ainos.app.bench._daemon import running_daemon
 from ainos.app.runtime import Runtime, RuntimeConfig
-from ainos.bench._cpu import machine_busy_seconds, process_cpu_seconds
-from ainos.bench._daemon import running_daemon
 from ainos.errors import AinosError
 from ainos.kernel.control import Client, ServicesConfig
 from ainos.protocol.scheduler import ClientIdentity, Priority

@@ -19,8 +19,8 @@ from mcp import Client
 from mcp.server import Server
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
-from ainos.bench._mcp_servers import NOOP, ainos_server, bare_server
-from ainos.bench.mcp import (
+from ainos.app.bench._mcp_servers import NOOP, ainos_server, bare_server
+from ainos.app.bench.mcp import (
     GOAL_RATIO,
     SERVERS,
     TRANSPORTS,
@@ -37,7 +37,7 @@ def _our_servers() -> list[psutil.Process]:
     found = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "ainos.bench._mcp_servers" in child.cmdline():
+            if "ainos.app.bench._mcp_servers" in child.cmdline():
                 found.append(child)
         except psutil.Error:
             continue

@@ -10,8 +10,9 @@ from pathlib import Path
 import openai
 import pytest
 
-from ainos.ai.ml import DEFAULT_CHAT_MODEL, HttpServer, ModelCatalog
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, ModelCatalog
 from ainos.ai.ml.llm import LlmLimits, LlmService
+from ainos.app.api import HttpServer
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.kernel.control import ServicesConfig
 from ainos.kernel.scheduler import CpuExecutor, Scheduler

@@ -19,16 +19,15 @@ from ainos.ai.actions.builtin import ExtractiveSummarizer, set_default_summarize
 from ainos.ai.ml import (
     DEFAULT_CHAT_MODEL,
     DEFAULT_EMBEDDING_MODEL,
-    ApiConfig,
     EmbeddingLimits,
     EmbeddingService,
     ModelCatalog,
     choose_embedding_variant,
-    create_app,
     register_ml_operations,
     register_pinned_operations,
 )
 from ainos.ai.ml.llm import LlmLimits, LlmService, LlmSummarizer
+from ainos.app.api import ApiConfig, create_app
 from ainos.kernel.control import KernelServices, ServicesConfig, system_families
 from ainos.kernel.control._session import Session
 from ainos.kernel.scheduler import BatchingConfig

@@ -23,6 +23,7 @@ from ._convert import (
 )
 from ._embedding import EmbeddingModel, physical_cores
 from ._embeddings import (
+    MAX_TEXTS_PER_REQUEST,
     EmbeddingLimits,
     EmbeddingResult,
     EmbeddingService,
@@ -33,7 +34,6 @@ from ._evaluate import SAMPLE_TEXTS, SpeedSample, VariantReport, compare_models,
 from ._fuse import FUSIONS, FusionResult, fuse_bert
 from ._gate import GateStats, ModelGate
 from ._gguf import GgufInfo, read_gguf_info
-from ._http import ApiConfig, create_app
 from ._model_metrics import ModelMetrics
 from ._ops import register_ml_operations
 from ._packaged import (
@@ -58,7 +58,6 @@ from ._providers import (
 )
 from ._spec import BertConfig, SentenceEncoderSpec, read_sentence_encoder
 from ._tokenize import EmbeddingTokenizer, Feeds
-from ._uvicorn import HttpServer, is_loopback
 
 __all__ = [
     "CONVERTER_VERSION",
@@ -66,11 +65,11 @@ __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
     "EMBEDDING_VARIANTS",
     "FUSIONS",
+    "MAX_TEXTS_PER_REQUEST",
     "PACKAGED_CHAT_MODELS",
     "PACKAGED_MODELS",
     "SAMPLE_TEXTS",
     "VARIANTS",
-    "ApiConfig",
     "BertConfig",
     "CatalogEntry",
     "ConvertedModel",
@@ -84,7 +83,6 @@ __all__ = [
     "FusionResult",
     "GateStats",
     "GgufInfo",
-    "HttpServer",
     "ModelCatalog",
     "ModelGate",
     "ModelMetrics",
@@ -105,14 +103,12 @@ __all__ = [
     "compare_models",
     "convert_packaged_model",
     "convert_sentence_encoder",
-    "create_app",
     "distribution_dir",
     "distribution_file",
     "embed_through_pool",
     "evaluate_variant",
     "execution_provider_catalog",
     "fuse_bert",
-    "is_loopback",
     "load_bert_weights",
     "model_cache_dir",
     "packaged_chat_model_file",

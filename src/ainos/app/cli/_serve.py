@@ -7,15 +7,9 @@ from typing import Any
 
 import typer
 
-from ainos.ai.ml import (
-    DEFAULT_CHAT_MODEL,
-    DEFAULT_EMBEDDING_MODEL,
-    ApiConfig,
-    EmbeddingLimits,
-    HttpServer,
-    is_loopback,
-)
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, EmbeddingLimits
 from ainos.ai.ml.llm import LlmLimits
+from ainos.app.api import ApiConfig, HttpServer, is_loopback
 from ainos.app.cli._output import human_bytes, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import InvalidArgument

@@ -33,7 +33,7 @@ _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def _is_loopback(host: str) -> bool:
-    from ainos.ai.ml import is_loopback
+    from ainos.app.api import is_loopback
 
     return is_loopback(host)
 
@@ -133,7 +133,7 @@ def serve_http(
     import signal
     import threading
 
-    from ainos.ai.ml import HttpServer
+    from ainos.app.api import HttpServer
 
     http = HttpServer(http_app(server, door), host, port).start()
     stop = threading.Event()

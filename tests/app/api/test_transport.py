@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ainos.ai.ml._http_transport import CoalescingTransport
-from ainos.ai.ml._uvicorn import HttpServer
+from ainos.app.api._server import HttpServer
+from ainos.app.api._transport import CoalescingTransport
 
 
 class RecordingTransport(asyncio.Transport):

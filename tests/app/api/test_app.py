@@ -8,6 +8,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,8 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ainos.ai.ml import ApiConfig, EmbeddingModel, HttpServer
+from ainos.ai.ml import EmbeddingModel, convert_packaged_model
+from ainos.app.api import ApiConfig, HttpServer
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.kernel.control import ServicesConfig
 
@@ -23,9 +25,17 @@ MODEL = "all-minilm-l6-v2"
 
 
 @pytest.fixture(scope="module")
-def server(converted: Any) -> Iterator[str]:
+def fp32_model(prepared_models: Path) -> EmbeddingModel:
+    """The embedded model as converted in the run's prepared state directory."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(converted.home))
+        patch.setenv("AINOS_HOME", str(prepared_models))
+        return EmbeddingModel.from_converted(convert_packaged_model())  # cached: no work
+
+
+@pytest.fixture(scope="module")
+def server(prepared_models: Path) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AINOS_HOME", str(prepared_models))
         config = RuntimeConfig(
             kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
             api=ApiConfig(default_embedding_model=MODEL),
@@ -163,8 +173,10 @@ def test_metrics_endpoint(server: str, client: openai.OpenAI) -> None:
     assert "ainos_scheduler_scheduled_tasks" in families
 
 
-def test_a_token_is_required_when_set(converted: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AINOS_HOME", str(converted.home))
+def test_a_token_is_required_when_set(
+    prepared_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AINOS_HOME", str(prepared_models))
     config = RuntimeConfig(
         kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
         api=ApiConfig(token="s3cret", default_embedding_model=MODEL),

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ainos.ai.ml._catalog import ModelCatalog
-from ainos.ai.ml._embeddings import MAX_TEXTS_PER_REQUEST, EmbeddingService
-from ainos.ai.ml._http_common import (
+from ainos.ai.ml import MAX_TEXTS_PER_REQUEST, EmbeddingService, ModelCatalog
+from ainos.ai.ml.llm import LlmService
+from ainos.app.api._common import (
     ApiError,
     client_identity,
     deadline_ms,
@@ -34,8 +34,7 @@ from ainos.ai.ml._http_common import (
     json_body,
     priority,
 )
-from ainos.ai.ml._http_llm import llm_routes
-from ainos.ai.ml.llm import LlmService
+from ainos.app.api._llm_routes import llm_routes
 from ainos.errors import (
     AinosError,
 )

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ainos.ai.ml.llm._responses import ResponseNotFound
+from ainos.app.api._responses import ResponseNotFound
 from ainos.errors import (
     AinosError,
     ContextLengthExceeded,
@@ -138,3 +138,8 @@ def client_identity(request: Request, body: dict[str, Any]) -> ClientIdentity:
         host = request.client.host if request.client else "unknown"
         name = f"http:{host}"
     return ClientIdentity(name=name[:128])
+
+
+def dumps(document: Any) -> str:
+    """Compact JSON, as the API sends it (SSE lines, bodies)."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)

@@ -12,9 +12,8 @@ import time
 import uvicorn
 from starlette.types import ASGIApp
 
+from ainos.app.api._transport import CoalescingHttpProtocol
 from ainos.errors import AinosError, InvalidArgument
-
-from ._http_transport import CoalescingHttpProtocol
 
 __all__ = ["HttpServer", "is_loopback"]
 

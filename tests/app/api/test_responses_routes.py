@@ -6,10 +6,9 @@ import json
 
 import openai
 import pytest
+from tests.llm_fixtures import TEST_CONTEXT
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL
-
-from .conftest import TEST_CONTEXT
 
 MODEL = DEFAULT_CHAT_MODEL
 WEATHER = {

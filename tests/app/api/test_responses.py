@@ -14,7 +14,7 @@ import pytest
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from ainos.ai.ml.llm._responses import (
+from ainos.app.api._responses import (
     ResponseNotFound,
     ResponsesRequestError,
     ResponseStore,

@@ -16,15 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ainos.ai.ml._catalog import ModelCatalog
-from ainos.ai.ml._http_common import (
-    client_identity,
-    deadline_ms,
-    from_ainos,
-    invalid,
-    json_body,
-    priority,
-)
+from ainos.ai.ml import ModelCatalog
 from ainos.ai.ml.llm import (
     ChatCall,
     ChatStream,
@@ -33,8 +25,16 @@ from ainos.ai.ml.llm import (
     collect_completion,
     prepare_chat,
 )
-from ainos.ai.ml.llm._chat import dumps
-from ainos.ai.ml.llm._responses import (
+from ainos.app.api._common import (
+    client_identity,
+    deadline_ms,
+    dumps,
+    from_ainos,
+    invalid,
+    json_body,
+    priority,
+)
+from ainos.app.api._responses import (
     ResponseStore,
     collect_response,
     stream_events,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ainos._json import json_kind
-from ainos.ai.ml.llm._chat import RequestError
+from ainos.ai.ml.llm import RequestError
 from ainos.errors import AinosError, ContextLengthExceeded, InvalidArgument, NotFound
 
 __all__ = [

@@ -9,10 +9,9 @@ from typing import Any
 
 import openai
 import pytest
+from tests.llm_fixtures import TEST_CONTEXT
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL
-
-from .conftest import TEST_CONTEXT
 
 MODEL = DEFAULT_CHAT_MODEL
 ASK = [{"role": "user", "content": "What is the capital of France?"}]

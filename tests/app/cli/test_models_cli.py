@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,41 @@ def test_embed_table(run_ainos: Any, seeded_home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "in-process" in result.stdout
     assert "384" in result.stdout
+
+
+def test_embed_through_the_daemon_takes_the_api_path(run_ainos: Any, seeded_home: Path) -> None:
+    """Through a daemon, ``ainos embed`` is a ``/v1/embeddings`` request like any client's:
+    the same vectors as in-process, counted in the daemon's request metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from ainos.app.api import daemon_api_url
+    from ainos.app.bench._daemon import running_daemon
+
+    texts = ("a cat sits", "stock markets fell")
+    here = json.loads(run_ainos("embed", *texts, "--json").stdout)
+    with running_daemon() as daemon:
+        socket = ("--socket", str(daemon.socket_path))
+        there = run_ainos("embed", *texts, "--json", *socket)
+        assert there.returncode == 0, there.stderr
+        table = run_ainos("embed", "hello", *socket)
+        url = daemon_api_url(daemon.socket_path)
+        assert url is not None
+        with urllib.request.urlopen(f"{url}/metrics", timeout=60) as response:
+            exposition = response.read().decode()
+    assert "through the daemon" in table.stdout
+    np.testing.assert_allclose(
+        [row["embedding"] for row in json.loads(there.stdout)["data"]],
+        [row["embedding"] for row in here["data"]],
+        atol=1e-4,
+    )
+    served = {
+        sample.labels.get("outcome"): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "ainos_model_requests_total"
+        and sample.labels.get("model") == "all-minilm-l6-v2"
+    }
+    assert served.get("ok", 0) >= 2  # both commands' requests, through the API's path
 
 
 def test_embed_bad_input(run_ainos: Any, seeded_home: Path) -> None:

@@ -1,11 +1,49 @@
 """The OpenAI-compatible HTTP API: routes over ``ai.ml``'s services (embeddings, chat
 completions, the Responses API translated to chat, SSE streaming, OpenAI-shaped errors),
-served by uvicorn with a coalescing transport. ``ai.ml`` keeps the models, sessions and
-services with a Python API; this is one of the application layer's front doors, beside the
-CLI and the MCP server.
+served by uvicorn with a coalescing transport — and the one client of it that the CLI and
+the agent use (:class:`DaemonApi`). ``ai.ml`` keeps the models, sessions and services with
+a Python API; this is one of the application layer's front doors, beside the CLI and the
+MCP server.
 """
 
-from ainos.app.api._app import ApiConfig, create_app
-from ainos.app.api._server import HttpServer, is_loopback
+# Names are imported on first use: the client needs no HTTP framework, the server does.
+from typing import TYPE_CHECKING
 
-__all__ = ["ApiConfig", "HttpServer", "create_app", "is_loopback"]
+from ainos._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ainos.app.api._app import ApiConfig, create_app
+    from ainos.app.api._client import (
+        API_TOKEN_ENV,
+        DaemonApi,
+        api_error,
+        daemon_api_url,
+        server_sent_events,
+    )
+    from ainos.app.api._server import HttpServer, is_loopback
+
+_EXPORTS = {
+    "API_TOKEN_ENV": "_client",
+    "ApiConfig": "_app",
+    "DaemonApi": "_client",
+    "HttpServer": "_server",
+    "api_error": "_client",
+    "create_app": "_app",
+    "daemon_api_url": "_client",
+    "is_loopback": "_server",
+    "server_sent_events": "_client",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = [
+    "API_TOKEN_ENV",
+    "ApiConfig",
+    "DaemonApi",
+    "HttpServer",
+    "api_error",
+    "create_app",
+    "daemon_api_url",
+    "is_loopback",
+    "server_sent_events",
+]

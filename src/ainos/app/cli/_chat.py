@@ -9,12 +9,7 @@ stdout as it is generated; messages for people go to stderr.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,16 +27,13 @@ from ainos.ai.ml.llm import (
     openai_usage,
     prepare_chat,
 )
-from ainos.app.cli._daemon import DIRECT, SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
 from ainos.app.cli._inputs import read_json_schema
 from ainos.app.cli._output import emit_json, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import (
     AinosError,
-    ContextLengthExceeded,
     InvalidArgument,
-    ModelNotFound,
-    QueueFull,
 )
 from ainos.kernel.control import ServicesConfig
 from ainos.protocol.scheduler import ClientIdentity, Priority
@@ -228,75 +220,17 @@ class _ThroughDaemon:
     """The daemon's ``POST /v1/chat/completions``, streamed as server-sent events."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
+        from ainos.app.api import DaemonApi
 
-    def _request(self, path: str, body: Mapping[str, Any], priority: Priority) -> Any:
-        headers = {
-            "Content-Type": "application/json",
-            "x-ainos-priority": priority.value,
-            "x-ainos-client": _CLIENT_NAME,
-        }
-        if token := os.environ.get("AINOS_API_TOKEN"):
-            headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(
-            f"{self._url}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
-        )
-        try:
-            return DIRECT.open(request, timeout=600)
-        except urllib.error.HTTPError as error:
-            raise _refusal(error) from None
-        except urllib.error.URLError as error:
-            reason = error.reason
-            raise AinosError(f"cannot reach the daemon's API at {self._url}: {reason}") from None
+        self._api = DaemonApi(url, client_name=_CLIENT_NAME)
 
     def load(self, model: str) -> None:
-        path = f"/ainos/models/{urllib.parse.quote(model, safe='')}/load"
-        with self._request(path, {}, Priority.INTERACTIVE) as response:
-            response.read()
+        self._api.load_model(model)
 
     def chunks(
         self, call: ChatCall, body: Mapping[str, Any], priority: Priority
     ) -> Iterator[Chunk]:
-        with self._request("/v1/chat/completions", body, priority) as response:
-            yield from _server_sent(response)
-
-
-def _server_sent(lines: Iterable[bytes]) -> Iterator[Chunk]:
-    """The JSON documents of an SSE stream's ``data:`` lines, up to ``[DONE]``."""
-    for raw in lines:
-        line = raw.decode("utf-8").strip()
-        if not line.startswith("data:"):
-            continue
-        data = line.removeprefix("data:").strip()
-        if data == "[DONE]":
-            return
-        document = json.loads(data)
-        if "error" in document:
-            raise _api_error(document["error"] or {})
-        yield document
-
-
-def _refusal(error: urllib.error.HTTPError) -> AinosError:
-    try:
-        detail = json.loads(error.read())["error"]
-    except (ValueError, KeyError, TypeError):
-        detail = {}
-    return _api_error(detail if isinstance(detail, dict) else {}, error.code)
-
-
-def _api_error(error: Mapping[str, Any], status: int | None = None) -> AinosError:
-    """The ainos error for an OpenAI error object, so the exit code tells the same story."""
-    message = str(error.get("message") or f"HTTP {status}")
-    code = error.get("code")
-    if code == "context_length_exceeded":
-        return ContextLengthExceeded(message, prompt_tokens=None, context_tokens=None)
-    if code == "model_not_found" or status == 404:
-        return ModelNotFound(message)
-    if code == "queue_full" or status == 429:
-        return QueueFull(message)
-    if error.get("type") == "invalid_request_error":
-        return InvalidArgument(message)
-    return AinosError(f"the daemon failed: {message}")
+        yield from self._api.stream("/v1/chat/completions", body, priority=priority)
 
 
 @contextmanager

@@ -3,7 +3,6 @@ finding the daemon's HTTP API, and a progress bar for loads and conversions."""
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ainos.app.cli._output import stderr
 
-__all__ = ["DIRECT", "SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
-
-# The daemon is on this machine: never reached through an http_proxy from the environment.
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+__all__ = ["SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
 
 SOCKET_OPTION = typer.Option(None, "--socket", help="The daemon's control socket.")
 
@@ -51,10 +47,6 @@ def progress_reporter() -> Iterator[Any]:
 
 def daemon_http_url(socket_path: Path | None) -> str | None:
     """The daemon's HTTP API, when a daemon answers and serves one."""
-    from ainos.kernel.control import Client, DaemonUnavailable  # only for commands that ask
+    from ainos.app.api import daemon_api_url
 
-    try:
-        with Client(socket_path, timeout=10.0) as client:
-            return client.version().endpoints.get("http")
-    except DaemonUnavailable:
-        return None
+    return daemon_api_url(socket_path)

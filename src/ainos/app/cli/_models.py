@@ -3,9 +3,6 @@ line — through the daemon when one runs, in-process otherwise."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +17,28 @@ from ainos.ai.ml import (
     choose_embedding_variant,
     read_gguf_info,
 )
-from ainos.app.cli._daemon import DIRECT, SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import AinosError, InvalidArgument
-from ainos.kernel.control import Client, DaemonUnavailable, ServicesConfig
+from ainos.kernel.control import ServicesConfig
 from ainos.protocol import ModelFormat, ModelInfo, ModelTask
-from ainos.protocol.scheduler import JobState, Priority
+from ainos.protocol.scheduler import Priority
 
 models_app = typer.Typer(help="The model catalog: list, show, add, remove, load, unload.")
 
 
-def _http(method: str, url: str) -> dict[str, Any]:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    try:
-        with DIRECT.open(request, timeout=600) as response:
-            document: dict[str, Any] = json.loads(response.read())
-            return document
-    except urllib.error.HTTPError as error:
-        try:
-            message = json.loads(error.read())["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {error.code}"
-        raise AinosError(f"the daemon refused: {message}") from None
-    except urllib.error.URLError as error:
-        raise AinosError(f"cannot reach the daemon's API at {url}: {error.reason}") from None
+def _api(url: str) -> Any:
+    from ainos.app.api import DaemonApi
+
+    return DaemonApi(url)
 
 
 def _loaded_aliases(socket_path: Path | None) -> set[str]:
     url = daemon_http_url(socket_path)
     if url is None:
         return set()
-    return {item["alias"] for item in _http("GET", f"{url}/ainos/models")["data"]}
+    return {item["alias"] for item in _api(url).models()}
 
 
 def _human_count(count: int) -> str:
@@ -192,7 +179,7 @@ def load(
     """Load a model in the daemon; without a daemon, prepare it (convert and cache) now."""
     url = daemon_http_url(socket_path)
     if url is not None:
-        loaded = _http("POST", f"{url}/ainos/models/{alias}/load")
+        loaded = _api(url).load_model(alias)
         stderr.print(
             f"loaded {loaded['alias']} ({loaded['variant']}) in the daemon "
             f"in {loaded['load_seconds']:.1f} s"
@@ -221,7 +208,7 @@ def unload(
     url = daemon_http_url(socket_path)
     if url is None:
         raise AinosError("no ainos daemon is running: nothing is loaded")
-    _http("POST", f"{url}/ainos/models/{alias}/unload")
+    _api(url).unload_model(alias)
     stderr.print(f"unloaded {alias}")
 
 
@@ -235,19 +222,19 @@ def embed(
     """Sentence embeddings of TEXTS (through the daemon when one runs)."""
     if any(not text.strip() for text in texts):
         raise InvalidArgument("texts must not be empty")
-    try:
-        with Client(socket_path, timeout=600.0) as client:
-            job = client.run(
-                "embed", {"model": model, "texts": texts}, priority=priority, timeout_s=600
-            )
-    except DaemonUnavailable:
+    url = daemon_http_url(socket_path)
+    if url is None:
         vectors, counts = _embed_here(model, texts, priority)
         where = "in-process"
     else:
-        if job.state is not JobState.COMPLETED:
-            raise AinosError(f"embedding {job.state.value}: {job.error}")
-        vectors = np.asarray(job.result[0], dtype=np.float32)
-        counts = []
+        # The daemon's /v1/embeddings, as any client's request: its gate, length buckets
+        # and metrics apply.
+        document = _api(url).json(
+            "POST", "/v1/embeddings", {"model": model, "input": texts}, priority=priority
+        )
+        rows = sorted(document["data"], key=lambda row: row["index"])
+        vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
+        counts = [int(document.get("usage", {}).get("prompt_tokens", 0))]
         where = "through the daemon"
     if as_json:
         emit_json(

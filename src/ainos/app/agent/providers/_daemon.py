@@ -9,35 +9,29 @@ real ``tool_calls``; the model behind them is still the small one (see :class:`D
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from ainos.app.agent._model import ModelTraits
 from ainos.app.agent.providers._openai import OpenAIModel
 from ainos.app.agent.providers._traits import is_small_model, model_parameters
-from ainos.errors import AgentError, AinosError, ModelError, ModelNotFound
+from ainos.app.api import API_TOKEN_ENV
+from ainos.errors import AgentError, AinosError, ModelError, ModelNotFound, PermissionDenied
 from ainos.paths import runtime_dir
 from ainos.protocol.scheduler import Priority
 
 __all__ = ["API_TOKEN_ENV", "DaemonModel", "ensure_daemon"]
 
-API_TOKEN_ENV = "AINOS_API_TOKEN"
 _LOG_NAME = "daemon.log"
 _POLL_S = 0.1
 # Daemons this process started: kept so that no Popen is collected while its (detached)
 # daemon runs on, which would warn about a child still running.
 _STARTED: list[subprocess.Popen[bytes]] = []
-# The daemon is on this machine: never reached through a proxy from the environment.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _answering_url(socket_path: Path | None) -> str | None:
@@ -185,30 +179,11 @@ class DaemonModel(OpenAIModel):
 
     def _load(self) -> dict[str, Any]:
         """``POST /ainos/models/<model>/load``: the loaded model's description."""
-        path = f"/ainos/models/{urllib.parse.quote(self.name, safe='')}/load"
-        headers = {"Content-Type": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        request = urllib.request.Request(
-            f"{self._url}{path}", data=b"{}", headers=headers, method="POST"
-        )
-        try:
-            with _DIRECT.open(request, timeout=600) as response:
-                document = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            raise self._refused(error) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise AgentError(f"cannot reach the daemon's API at {self._url}: {reason}") from None
-        return document if isinstance(document, dict) else {}
+        from ainos.app.api import DaemonApi
 
-    def _refused(self, error: urllib.error.HTTPError) -> AinosError:
         try:
-            message = str(json.loads(error.read())["error"]["message"])
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {error.code}"
-        if error.code == 404:
-            return ModelNotFound(message)
-        if error.code == 401:
-            return ModelError(f"the daemon refused the token: set {API_TOKEN_ENV}")
-        return ModelError(f"the daemon could not load {self.name!r}: {message}")
+            return DaemonApi(self._url, token=self._token or "").load_model(self.name)
+        except (ModelNotFound, PermissionDenied):
+            raise
+        except AinosError as exc:
+            raise ModelError(f"the daemon could not load {self.name!r}: {exc}") from None

@@ -1,0 +1,173 @@
+"""The one client of the daemon's HTTP API: finding it, requests with the caller's priority
+class and name, server-sent events, and OpenAI error objects turned into ainos errors — what
+``ainos chat``, ``ainos models`` and the agent's daemon model all use.
+
+Standard library only (``http.client`` through ``urllib``), so a command that talks to the
+daemon imports no HTTP framework; the daemon is on this machine, so no proxy from the
+environment is ever used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ainos.errors import (
+    AinosError,
+    ContextLengthExceeded,
+    InvalidArgument,
+    ModelNotFound,
+    PermissionDenied,
+    QueueFull,
+)
+from ainos.protocol.scheduler import Priority
+
+__all__ = ["API_TOKEN_ENV", "DaemonApi", "api_error", "daemon_api_url", "server_sent_events"]
+
+API_TOKEN_ENV = "AINOS_API_TOKEN"
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def daemon_api_url(socket_path: Path | None) -> str | None:
+    """The HTTP API of the daemon answering on ``socket_path`` (None: no daemon answers, or it
+    serves no HTTP API)."""
+    from ainos.kernel.control import Client, DaemonUnavailable  # only for commands that ask
+
+    try:
+        with Client(socket_path, timeout=10.0) as client:
+            return client.version().endpoints.get("http")
+    except DaemonUnavailable:
+        return None
+
+
+def api_error(error: Mapping[str, Any], status: int | None = None) -> AinosError:
+    """The ainos error for an OpenAI error object, so an exit code tells the same story
+    whether the work ran here or in the daemon."""
+    message = str(error.get("message") or f"HTTP {status}")
+    code = error.get("code")
+    if code == "context_length_exceeded":
+        return ContextLengthExceeded(message, prompt_tokens=None, context_tokens=None)
+    if code == "model_not_found" or status == 404:
+        return ModelNotFound(message)
+    if code == "queue_full" or status == 429:
+        return QueueFull(message)
+    if status == 401:
+        return PermissionDenied(f"the daemon refused the token: set {API_TOKEN_ENV}")
+    if error.get("type") == "invalid_request_error":
+        return InvalidArgument(message)
+    return AinosError(f"the daemon failed: {message}")
+
+
+def server_sent_events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The JSON documents of an SSE stream's ``data:`` lines, up to ``[DONE]``; an error
+    event raises its ainos error."""
+    for raw in lines:
+        line = raw.decode("utf-8").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line.removeprefix("data:").strip()
+        if data == "[DONE]":
+            return
+        document = json.loads(data)
+        if isinstance(document, dict) and "error" in document:
+            raise api_error(document["error"] or {})
+        yield document
+
+
+class DaemonApi:
+    """Requests to the daemon's API at ``url`` as client ``client_name``; ``token`` defaults
+    to ``$AINOS_API_TOKEN``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_name: str = "ainos-cli",
+        token: str | None = None,
+        timeout_s: float = 600.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.client_name = client_name
+        self.token = token if token is not None else os.environ.get(API_TOKEN_ENV) or None
+        self.timeout_s = timeout_s
+
+    def _headers(self, priority: Priority | None) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "x-ainos-client": self.client_name}
+        if priority is not None:
+            headers["x-ainos-priority"] = priority.value
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    @contextmanager
+    def _open(
+        self, method: str, path: str, body: Mapping[str, Any] | None, priority: Priority | None
+    ) -> Iterator[Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        if method == "POST" and data is None:
+            data = b"{}"
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=data, headers=self._headers(priority), method=method
+        )
+        try:
+            response = _DIRECT.open(request, timeout=self.timeout_s)
+        except urllib.error.HTTPError as error:
+            raise _refusal(error) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise AinosError(f"cannot reach the daemon's API at {self.url}: {reason}") from None
+        with response:
+            yield response
+
+    def json(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        priority: Priority | None = None,
+    ) -> Any:
+        with self._open(method, path, body, priority) as response:
+            return json.loads(response.read())
+
+    def stream(
+        self, path: str, body: Mapping[str, Any], *, priority: Priority | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """A streamed request's events (``"stream": true`` is the caller's to set)."""
+        with self._open("POST", path, body, priority) as response:
+            yield from server_sent_events(response)
+
+    # -- the model catalog --------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        """``GET /ainos/models``: the daemon's models, loaded or not."""
+        data = self.json("GET", "/ainos/models").get("data") or []
+        return [m for m in data if isinstance(m, dict)]
+
+    def load_model(self, model: str) -> dict[str, Any]:
+        """``POST /ainos/models/<model>/load``: the loaded model's description."""
+        document = self.json("POST", f"/ainos/models/{_quoted(model)}/load")
+        return document if isinstance(document, dict) else {}
+
+    def unload_model(self, model: str) -> dict[str, Any]:
+        document = self.json("POST", f"/ainos/models/{_quoted(model)}/unload")
+        return document if isinstance(document, dict) else {}
+
+
+def _quoted(model: str) -> str:
+    return urllib.parse.quote(model, safe="")
+
+
+def _refusal(error: urllib.error.HTTPError) -> AinosError:
+    try:
+        detail = json.loads(error.read())["error"]
+    except (ValueError, KeyError, TypeError):
+        detail = {}
+    return api_error(detail if isinstance(detail, dict) else {}, error.code)

@@ -25,10 +25,12 @@ from ._embedding import EmbeddingModel, physical_cores
 from ._embeddings import (
     MAX_TEXTS_PER_REQUEST,
     EmbeddingLimits,
+    EmbeddingRequest,
     EmbeddingResult,
     EmbeddingService,
     PreparedEmbedding,
     bucket_length,
+    embedding_request,
 )
 from ._evaluate import SAMPLE_TEXTS, SpeedSample, VariantReport, compare_models, evaluate_variant
 from ._fuse import FUSIONS, FusionResult, fuse_bert
@@ -75,6 +77,7 @@ __all__ = [
     "ConvertedModel",
     "EmbeddingLimits",
     "EmbeddingModel",
+    "EmbeddingRequest",
     "EmbeddingResult",
     "EmbeddingService",
     "EmbeddingTokenizer",
@@ -106,6 +109,7 @@ __all__ = [
     "distribution_dir",
     "distribution_file",
     "embed_through_pool",
+    "embedding_request",
     "evaluate_variant",
     "execution_provider_catalog",
     "fuse_bert",

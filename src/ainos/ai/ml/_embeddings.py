@@ -46,10 +46,13 @@ from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
 
 __all__ = [
     "EmbeddingLimits",
+    "EmbeddingRequest",
     "EmbeddingResult",
     "EmbeddingService",
     "PreparedEmbedding",
     "bucket_length",
+    "check_texts",
+    "embedding_request",
 ]
 
 Progress = Callable[[str, float], None]
@@ -59,16 +62,49 @@ MAX_TEXTS_PER_REQUEST = 2048
 
 
 def check_texts(texts: object) -> Sequence[str]:
-    """What one request may hold, 1 to MAX_TEXTS_PER_REQUEST strings; returned as such."""
+    """What one request may hold, 1 to MAX_TEXTS_PER_REQUEST non-empty strings; returned as
+    such. The one check of a request's texts, whichever door it came in by."""
     if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts:
         raise InvalidArgument("input must be a non-empty list of texts")
     if len(texts) > MAX_TEXTS_PER_REQUEST:
         raise InvalidArgument(
-            f"{len(texts)} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST}"
+            f"input has {len(texts)} texts; at most {MAX_TEXTS_PER_REQUEST} per request"
         )
     if any(not isinstance(text, str) for text in texts):
-        raise InvalidArgument("every input must be a string")
+        raise InvalidArgument("input must be strings; token arrays are not accepted")
+    if any(not text.strip() for text in texts):
+        raise InvalidArgument("input must not contain empty strings")
     return texts
+
+
+@dataclass(frozen=True)
+class EmbeddingRequest:
+    """One request, its texts checked (:func:`embedding_request`): what :meth:`EmbeddingService.run`
+    and :meth:`~EmbeddingService.run_nowait` take."""
+
+    alias: str
+    texts: Sequence[str]
+    client: ClientIdentity
+    priority: Priority = Priority.INTERACTIVE
+    deadline_ms: float | None = None
+
+
+def embedding_request(
+    alias: str,
+    texts: object,
+    *,
+    client: ClientIdentity | None = None,
+    priority: Priority = Priority.INTERACTIVE,
+    deadline_ms: float | None = None,
+) -> EmbeddingRequest:
+    """A request for ``alias``'s embeddings of ``texts``, which are checked here, once."""
+    return EmbeddingRequest(
+        alias,
+        check_texts(texts),
+        client or ClientIdentity(name="anonymous"),
+        priority,
+        deadline_ms,
+    )
 
 
 def bucket_length(tokens: int, window: int) -> int:
@@ -286,24 +322,10 @@ class EmbeddingService:
         deadline_ms: float | None = None,
         autoload: bool = True,
     ) -> EmbeddingResult:
-        check_texts(texts)
-        loaded = self._get(alias, autoload)
-        identity = client or ClientIdentity(name="anonymous")
-        started = time.monotonic()
-        timeout = deadline_ms / 1000 if deadline_ms is not None else None
-        try:
-            with loaded.gate.admitted(identity.key, timeout) as position:
-                admitted = time.monotonic()
-                remaining = None
-                if deadline_ms is not None:
-                    remaining = max(1.0, deadline_ms - (admitted - started) * 1000)
-                vectors, counts = self._run(loaded, texts, identity, priority, remaining)
-        except BaseException as error:
-            self.metrics.request(alias, request_outcome(error))
-            raise
-        finished = time.monotonic()
-        self.metrics.request(alias, "ok", admitted - started, finished - admitted, sum(counts))
-        return EmbeddingResult(vectors, counts, alias, position)
+        request = embedding_request(
+            alias, texts, client=client, priority=priority, deadline_ms=deadline_ms
+        )
+        return self.run(request, autoload=autoload)
 
     async def embed_nowait(
         self,
@@ -314,33 +336,91 @@ class EmbeddingService:
         priority: Priority = Priority.INTERACTIVE,
         deadline_ms: float | None = None,
     ) -> EmbeddingResult | None:
-        """:meth:`embed` from an event loop, without a thread: when the model is loaded and
-        has room now, the request's jobs are submitted here and awaited. None when it would
-        have to wait its turn (or load): the caller then runs :meth:`embed` in a thread."""
-        check_texts(texts)
+        """:meth:`embed` from an event loop, without a thread (see :meth:`run_nowait`)."""
+        request = embedding_request(
+            alias, texts, client=client, priority=priority, deadline_ms=deadline_ms
+        )
+        return await self.run_nowait(request)
+
+    def run(self, request: EmbeddingRequest, *, autoload: bool = True) -> EmbeddingResult:
+        """``request``'s vectors, waiting its turn at the model's gate (and its load)."""
+        loaded = self._get(request.alias, autoload)
+        started = time.monotonic()
+        deadline = request.deadline_ms
+        timeout = deadline / 1000 if deadline is not None else None
+        try:
+            with loaded.gate.admitted(request.client.key, timeout) as position:
+                admitted = time.monotonic()
+                if deadline is not None:
+                    deadline = max(1.0, deadline - (admitted - started) * 1000)
+                handles, counts = self._submit(loaded, request, deadline)
+                try:
+                    outputs = [handle.result() for _, handle in handles]
+                except BaseException:
+                    for _, handle in handles:
+                        handle.cancel()
+                    raise
+                vectors = self._gather(loaded, request, handles, outputs)
+        except BaseException as error:
+            self.metrics.request(request.alias, request_outcome(error))
+            raise
+        return self._result(loaded, request, vectors, counts, position, started, admitted)
+
+    async def run_nowait(self, request: EmbeddingRequest) -> EmbeddingResult | None:
+        """:meth:`run` from an event loop, without a thread: when the model is loaded and has
+        room now, the request's jobs are submitted here and awaited. None when it would have
+        to wait its turn (or load): the caller then runs :meth:`run` in a thread."""
         with self._lock:
-            loaded = self._loaded.get(alias)
-        identity = client or ClientIdentity(name="anonymous")
-        if loaded is None or not loaded.gate.try_enter(identity.key):
+            loaded = self._loaded.get(request.alias)
+        if loaded is None or not loaded.gate.try_enter(request.client.key):
             return None
         started = time.monotonic()
         try:
-            handles, counts = self._submit(loaded, texts, identity, priority, deadline_ms)
-            try:
-                vectors = np.empty((len(texts), loaded.model.dimension), dtype=np.float32)
-                for indices, handle in handles:
-                    vectors[indices] = (await handle)[0]
-            except BaseException:
-                for _, handle in handles:
-                    handle.cancel()
-                raise
+            handles, counts = self._submit(loaded, request, request.deadline_ms)
+            outputs = []
+            for _, handle in handles:
+                try:
+                    outputs.append(await handle)
+                except BaseException:
+                    for _, other in handles:
+                        other.cancel()
+                    raise
+            vectors = self._gather(loaded, request, handles, outputs)
         except BaseException as error:
-            self.metrics.request(alias, request_outcome(error))
+            self.metrics.request(request.alias, request_outcome(error))
             raise
         finally:
-            loaded.gate.leave(identity.key)
-        self.metrics.request(alias, "ok", 0.0, time.monotonic() - started, sum(counts))
-        return EmbeddingResult(vectors, counts, alias, 0)
+            loaded.gate.leave(request.client.key)
+        return self._result(loaded, request, vectors, counts, 0, started, started)
+
+    @staticmethod
+    def _gather(
+        loaded: _Loaded,
+        request: EmbeddingRequest,
+        handles: Sequence[tuple[list[int], Any]],
+        outputs: Sequence[list[np.ndarray[Any, Any]]],
+    ) -> np.ndarray[Any, Any]:
+        """The request's vectors in its texts' order, from its jobs' outputs."""
+        vectors = np.empty((len(request.texts), loaded.model.dimension), dtype=np.float32)
+        for (indices, _), output in zip(handles, outputs, strict=True):
+            vectors[indices] = output[0]
+        return vectors
+
+    def _result(
+        self,
+        loaded: _Loaded,
+        request: EmbeddingRequest,
+        vectors: np.ndarray[Any, Any],
+        counts: list[int],
+        position: int,
+        started: float,
+        admitted: float,
+    ) -> EmbeddingResult:
+        finished = time.monotonic()
+        self.metrics.request(
+            request.alias, "ok", admitted - started, finished - admitted, sum(counts)
+        )
+        return EmbeddingResult(vectors, counts, request.alias, position)
 
     def prepare(self, alias: str, texts: object) -> PreparedEmbedding:
         """One job's worth of a request (checked here), padded to a single bucket: for callers
@@ -365,36 +445,14 @@ class EmbeddingService:
         """Jobs with equal keys are merged into one run: same model, variant and bucket."""
         return f"{loaded.entry.alias}:{loaded.variant}:{length}"
 
-    def _run(
-        self,
-        loaded: _Loaded,
-        texts: Sequence[str],
-        client: ClientIdentity,
-        priority: Priority,
-        deadline_ms: float | None,
-    ) -> tuple[np.ndarray[Any, Any], list[int]]:
-        handles, counts = self._submit(loaded, texts, client, priority, deadline_ms)
-        try:
-            vectors = np.empty((len(texts), loaded.model.dimension), dtype=np.float32)
-            for indices, handle in handles:
-                vectors[indices] = handle.result()[0]
-        except BaseException:
-            for _, handle in handles:
-                handle.cancel()
-            raise
-        return vectors, counts
-
     def _submit(
-        self,
-        loaded: _Loaded,
-        texts: Sequence[str],
-        client: ClientIdentity,
-        priority: Priority,
-        deadline_ms: float | None,
+        self, loaded: _Loaded, request: EmbeddingRequest, deadline_ms: float | None
     ) -> tuple[list[tuple[list[int], JobHandle[list[np.ndarray[Any, Any]]]]], list[int]]:
-        """Tokenise and submit one job per length bucket; the handles with their rows."""
+        """Tokenise and submit one job per length bucket; the handles with their rows. A
+        failure cancels the jobs already submitted."""
+        client, priority = request.client, request.priority
         tokenizer = loaded.model.tokenizer
-        encodings = tokenizer.tokenize(texts)
+        encodings = tokenizer.tokenize(request.texts)
         counts = [len(encoding.ids) for encoding in encodings]
         # Texts are grouped by length bucket so one long text does not pad the whole
         # request; each bucket becomes one job (usually a request is a single bucket).

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ainos.ai.ml import MAX_TEXTS_PER_REQUEST, EmbeddingService, ModelCatalog
+from ainos.ai.ml import EmbeddingService, ModelCatalog, embedding_request
 from ainos.ai.ml.llm import LlmService
 from ainos.app.api._common import (
     ApiError,
@@ -35,9 +35,7 @@ from ainos.app.api._common import (
     priority,
 )
 from ainos.app.api._llm_routes import llm_routes
-from ainos.errors import (
-    AinosError,
-)
+from ainos.errors import AinosError, InvalidArgument
 from ainos.kernel.telemetry import CONTENT_TYPE
 from ainos.protocol import ModelTask
 
@@ -53,23 +51,11 @@ class ApiConfig:
     default_chat_model: str | None = None
 
 
-def _texts(body: dict[str, Any]) -> list[str]:
+def _texts(body: dict[str, Any]) -> object:
+    """The request's ``input`` as a list (OpenAI's single string too); the embedding service
+    checks what is in it, once."""
     value = body.get("input")
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise invalid("input must be a non-empty string or list of strings", "input")
-    if not all(isinstance(item, str) for item in value):
-        raise invalid(
-            "input must be strings; token arrays are not accepted by this server", "input"
-        )
-    if len(value) > MAX_TEXTS_PER_REQUEST:
-        raise invalid(
-            f"input has {len(value)} items; at most {MAX_TEXTS_PER_REQUEST} per request", "input"
-        )
-    if any(not item.strip() for item in value):
-        raise invalid("input must not contain empty strings", "input")
-    return value
+    return [value] if isinstance(value, str) else value
 
 
 def create_app(
@@ -120,29 +106,31 @@ def create_app(
         model = body.get("model") or config.default_embedding_model
         if not isinstance(model, str) or not model:
             raise invalid("model is required", "model")
-        texts = _texts(body)
         encoding = body.get("encoding_format", "float")
         if encoding not in ("float", "base64"):
             raise invalid("encoding_format must be 'float' or 'base64'", "encoding_format")
         job_priority, deadline = priority(request, body), deadline_ms(request, body)
+        try:
+            asked = embedding_request(
+                model,
+                _texts(body),
+                client=client_identity(request, body),
+                priority=job_priority,
+                deadline_ms=deadline,
+            )
+        except InvalidArgument as exc:
+            raise invalid(str(exc), "input") from None
         # Only embedding models are ever loaded: the catalog (files read, a thread hop) is
         # asked only on the way to loading one.
         if not embeddings.is_loaded(model):
             entry = await run_in_threadpool(catalog.entry, model)
             if entry.task is not ModelTask.EMBEDDING:
                 raise invalid(f"model {model!r} does not make embeddings", "model")
-        identity = client_identity(request, body)
         # A model with room answers without a thread hop; one that is busy or not loaded
         # yet makes the request wait its turn (or the load) in a worker thread.
-        result = await embeddings.embed_nowait(
-            model, texts, client=identity, priority=job_priority, deadline_ms=deadline
-        )
+        result = await embeddings.run_nowait(asked)
         if result is None:
-            result = await run_in_threadpool(
-                lambda: embeddings.embed(
-                    model, texts, client=identity, priority=job_priority, deadline_ms=deadline
-                )
-            )
+            result = await run_in_threadpool(embeddings.run, asked)
         dimensions = body.get("dimensions")
         if dimensions is not None and dimensions != result.vectors.shape[1]:
             raise invalid(

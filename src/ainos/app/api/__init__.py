@@ -18,7 +18,10 @@ if TYPE_CHECKING:
         DaemonApi,
         api_error,
         daemon_api_url,
+        endpoint_file,
+        publish_endpoint,
         server_sent_events,
+        withdraw_endpoint,
     )
     from ainos.app.api._server import HttpServer, is_loopback
 
@@ -30,6 +33,9 @@ _EXPORTS = {
     "api_error": "_client",
     "create_app": "_app",
     "daemon_api_url": "_client",
+    "endpoint_file": "_client",
+    "publish_endpoint": "_client",
+    "withdraw_endpoint": "_client",
     "is_loopback": "_server",
     "server_sent_events": "_client",
 }
@@ -44,6 +50,9 @@ __all__ = [
     "api_error",
     "create_app",
     "daemon_api_url",
+    "endpoint_file",
     "is_loopback",
+    "publish_endpoint",
     "server_sent_events",
+    "withdraw_endpoint",
 ]

@@ -29,15 +29,66 @@ from ainos.errors import (
 )
 from ainos.protocol.scheduler import Priority
 
-__all__ = ["API_TOKEN_ENV", "DaemonApi", "api_error", "daemon_api_url", "server_sent_events"]
+__all__ = [
+    "API_TOKEN_ENV",
+    "DaemonApi",
+    "api_error",
+    "daemon_api_url",
+    "endpoint_file",
+    "publish_endpoint",
+    "server_sent_events",
+    "withdraw_endpoint",
+]
 
 API_TOKEN_ENV = "AINOS_API_TOKEN"
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def endpoint_file(socket_path: Path | None) -> Path:
+    """Where the daemon serving ``socket_path`` publishes its HTTP API's address."""
+    from ainos.kernel.control import default_socket_path
+
+    path = socket_path or default_socket_path()
+    return path.with_name(f"{path.name}.http.json")
+
+
+def publish_endpoint(socket_path: Path | None, url: str) -> None:
+    """Written by the daemon once its API listens (replaced whole, never half-written)."""
+    target = endpoint_file(socket_path)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    partial.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+    partial.replace(target)
+
+
+def withdraw_endpoint(socket_path: Path | None) -> None:
+    """Removed by the daemon as it stops (only its own: a newer daemon's file stays)."""
+    target = endpoint_file(socket_path)
+    try:
+        if json.loads(target.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            target.unlink(missing_ok=True)
+    except (OSError, ValueError, AttributeError):
+        return
+
+
+def _published(target: Path) -> str | None:
+    """The URL in ``target`` when the daemon that wrote it still runs."""
+    try:
+        document = json.loads(target.read_text(encoding="utf-8"))
+        url, pid = str(document["url"]), int(document["pid"])
+        os.kill(pid, 0)  # raises when no such process
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url
+
+
 def daemon_api_url(socket_path: Path | None) -> str | None:
-    """The HTTP API of the daemon answering on ``socket_path`` (None: no daemon answers, or it
-    serves no HTTP API)."""
+    """The HTTP API of the daemon serving ``socket_path`` (None: no daemon runs, or it
+    serves no HTTP API). Read from the address the daemon published, so a command that
+    talks HTTP needs no control-socket round trip; asked on the socket only when no running
+    daemon published one."""
+    published = _published(endpoint_file(socket_path))
+    if published is not None:
+        return published
     from ainos.kernel.control import Client, DaemonUnavailable  # only for commands that ask
 
     try:
@@ -147,7 +198,7 @@ class DaemonApi:
     # -- the model catalog --------------------------------------------------------------
 
     def models(self) -> list[dict[str, Any]]:
-        """``GET /ainos/models``: the daemon's models, loaded or not."""
+        """``GET /ainos/models``: the models loaded in the daemon."""
         data = self.json("GET", "/ainos/models").get("data") or []
         return [m for m in data if isinstance(m, dict)]
 

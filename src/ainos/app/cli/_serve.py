@@ -9,7 +9,13 @@ import typer
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, EmbeddingLimits
 from ainos.ai.ml.llm import LlmLimits
-from ainos.app.api import ApiConfig, HttpServer, is_loopback
+from ainos.app.api import (
+    ApiConfig,
+    HttpServer,
+    is_loopback,
+    publish_endpoint,
+    withdraw_endpoint,
+)
 from ainos.app.cli._output import human_bytes, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import InvalidArgument
@@ -117,6 +123,7 @@ def serve(
                 _mount_mcp(app, runtime, server.path, host, token)
             http.append(HttpServer(app, host, port).start())
             server.services.endpoints["http"] = http[0].url
+            publish_endpoint(server.path, http[0].url)
         pool = server.services.pool.stats()
         locked = "page-locked" if pool.locked else f"not page-locked ({pool.lock_reason})"
         api = f"; OpenAI-compatible API on {http[0].url}/v1" if http else ""
@@ -128,6 +135,8 @@ def serve(
         )
 
     def stopping(connections: int) -> None:
+        if http:
+            withdraw_endpoint(path)
         for server in http:
             server.stop()
         stderr.print(f"ainos: stopping: draining jobs, closing {connections} connections")

@@ -58,6 +58,188 @@ def _texts(body: dict[str, Any]) -> object:
     return [value] if isinstance(value, str) else value
 
 
+@dataclass(frozen=True)
+class _Api:
+    """What the handlers serve from, kept in the app's state."""
+
+    embeddings: EmbeddingService
+    catalog: ModelCatalog
+    config: ApiConfig
+    metrics: Callable[[], str]
+    queue: Callable[[], dict[str, Any]]
+    llm: LlmService | None
+
+    def is_loaded(self, alias: str) -> bool:
+        return self.embeddings.is_loaded(alias) or (
+            self.llm is not None and self.llm.is_loaded(alias)
+        )
+
+    def authorise(self, request: Request) -> None:
+        if self.config.token is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given, self.config.token):
+            raise ApiError(
+                401, "missing or wrong bearer token", "authentication_error", "invalid_api_key"
+            )
+
+
+def _state(request: Request) -> _Api:
+    api: _Api = request.app.state.api
+    return api
+
+
+async def models(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    entries = await run_in_threadpool(api.catalog.entries)
+    data = [
+        {
+            "id": alias,
+            "object": "model",
+            "created": 0,
+            "owned_by": "ainos",
+            "task": entry.task.value,
+            "source": entry.source.value,
+            "loaded": api.is_loaded(alias),
+        }
+        for alias, entry in sorted(entries.items())
+    ]
+    return JSONResponse({"object": "list", "data": data})
+
+
+async def create_embeddings(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    body = await json_body(request)
+    model = body.get("model") or api.config.default_embedding_model
+    if not isinstance(model, str) or not model:
+        raise invalid("model is required", "model")
+    encoding = body.get("encoding_format", "float")
+    if encoding not in ("float", "base64"):
+        raise invalid("encoding_format must be 'float' or 'base64'", "encoding_format")
+    job_priority, deadline = priority(request, body), deadline_ms(request, body)
+    try:
+        asked = embedding_request(
+            model,
+            _texts(body),
+            client=client_identity(request, body),
+            priority=job_priority,
+            deadline_ms=deadline,
+        )
+    except InvalidArgument as exc:
+        raise invalid(str(exc), "input") from None
+    # Only embedding models are ever loaded: the catalog (files read, a thread hop) is
+    # asked only on the way to loading one.
+    if not api.embeddings.is_loaded(model):
+        entry = await run_in_threadpool(api.catalog.entry, model)
+        if entry.task is not ModelTask.EMBEDDING:
+            raise invalid(f"model {model!r} does not make embeddings", "model")
+    # A model with room answers without a thread hop; one that is busy or not loaded
+    # yet makes the request wait its turn (or the load) in a worker thread.
+    result = await api.embeddings.run_nowait(asked)
+    if result is None:
+        result = await run_in_threadpool(api.embeddings.run, asked)
+    dimensions = body.get("dimensions")
+    if dimensions is not None and dimensions != result.vectors.shape[1]:
+        raise invalid(
+            f"model {model!r} makes {result.vectors.shape[1]}-dimensional vectors only",
+            "dimensions",
+        )
+    vectors = result.vectors.astype("<f4", copy=False)
+    data = [
+        {
+            "object": "embedding",
+            "index": index,
+            "embedding": (
+                base64.b64encode(np.ascontiguousarray(vector).tobytes()).decode()
+                if encoding == "base64"
+                else vector.tolist()
+            ),
+        }
+        for index, vector in enumerate(vectors)
+    ]
+    tokens = sum(result.token_counts)
+    headers = {"x-ainos-queue-position": str(result.queue_position)}
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        },
+        headers=headers,
+    )
+
+
+async def prometheus(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    text = await run_in_threadpool(api.metrics)
+    return PlainTextResponse(text, media_type=CONTENT_TYPE)
+
+
+async def describe_queue(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    return JSONResponse(await run_in_threadpool(api.queue))
+
+
+async def loaded_models(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    loaded = api.embeddings.loaded() + (api.llm.loaded() if api.llm is not None else [])
+    return JSONResponse({"data": [m.to_dict() for m in loaded]})
+
+
+async def load(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    alias = request.path_params["alias"]
+    entry = await run_in_threadpool(api.catalog.entry, alias)
+    service = api.llm if entry.task is ModelTask.CHAT and api.llm is not None else api.embeddings
+    loaded = await run_in_threadpool(service.load, alias)
+    return JSONResponse(loaded.to_dict())
+
+
+async def unload(request: Request) -> Response:
+    api = _state(request)
+    api.authorise(request)
+    alias = request.path_params["alias"]
+    llm = api.llm
+    unloaded = api.embeddings.unload(alias) or (
+        llm is not None and await run_in_threadpool(llm.unload, alias)
+    )
+    if not unloaded:
+        raise ApiError(404, f"model {alias!r} is not loaded", "invalid_request_error")
+    return JSONResponse({"alias": alias, "unloaded": True})
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def on_ainos_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AinosError)
+    return from_ainos(exc).response()
+
+
+async def on_not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    detail = getattr(exc, "detail", "not found")
+    return ApiError(
+        status, f"{request.method} {request.url.path}: {detail}", "invalid_request_error"
+    ).response()
+
+
+@asynccontextmanager
+async def _lifespan(_app: Starlette) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = _THREADS
+    yield
+
+
 def create_app(
     embeddings: EmbeddingService,
     catalog: ModelCatalog,
@@ -69,152 +251,8 @@ def create_app(
 ) -> Starlette:
     """The API app. ``metrics`` renders Prometheus text; ``queue`` describes the device;
     ``llm`` adds chat completions and the Responses API."""
-
-    def is_loaded(alias: str) -> bool:
-        return embeddings.is_loaded(alias) or (llm is not None and llm.is_loaded(alias))
-
-    def authorise(request: Request) -> None:
-        if config.token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given, config.token):
-            raise ApiError(
-                401, "missing or wrong bearer token", "authentication_error", "invalid_api_key"
-            )
-
-    async def models(request: Request) -> Response:
-        authorise(request)
-        entries = await run_in_threadpool(catalog.entries)
-        data = [
-            {
-                "id": alias,
-                "object": "model",
-                "created": 0,
-                "owned_by": "ainos",
-                "task": entry.task.value,
-                "source": entry.source.value,
-                "loaded": is_loaded(alias),
-            }
-            for alias, entry in sorted(entries.items())
-        ]
-        return JSONResponse({"object": "list", "data": data})
-
-    async def create_embeddings(request: Request) -> Response:
-        authorise(request)
-        body = await json_body(request)
-        model = body.get("model") or config.default_embedding_model
-        if not isinstance(model, str) or not model:
-            raise invalid("model is required", "model")
-        encoding = body.get("encoding_format", "float")
-        if encoding not in ("float", "base64"):
-            raise invalid("encoding_format must be 'float' or 'base64'", "encoding_format")
-        job_priority, deadline = priority(request, body), deadline_ms(request, body)
-        try:
-            asked = embedding_request(
-                model,
-                _texts(body),
-                client=client_identity(request, body),
-                priority=job_priority,
-                deadline_ms=deadline,
-            )
-        except InvalidArgument as exc:
-            raise invalid(str(exc), "input") from None
-        # Only embedding models are ever loaded: the catalog (files read, a thread hop) is
-        # asked only on the way to loading one.
-        if not embeddings.is_loaded(model):
-            entry = await run_in_threadpool(catalog.entry, model)
-            if entry.task is not ModelTask.EMBEDDING:
-                raise invalid(f"model {model!r} does not make embeddings", "model")
-        # A model with room answers without a thread hop; one that is busy or not loaded
-        # yet makes the request wait its turn (or the load) in a worker thread.
-        result = await embeddings.run_nowait(asked)
-        if result is None:
-            result = await run_in_threadpool(embeddings.run, asked)
-        dimensions = body.get("dimensions")
-        if dimensions is not None and dimensions != result.vectors.shape[1]:
-            raise invalid(
-                f"model {model!r} makes {result.vectors.shape[1]}-dimensional vectors only",
-                "dimensions",
-            )
-        vectors = result.vectors.astype("<f4", copy=False)
-        data = [
-            {
-                "object": "embedding",
-                "index": index,
-                "embedding": (
-                    base64.b64encode(np.ascontiguousarray(vector).tobytes()).decode()
-                    if encoding == "base64"
-                    else vector.tolist()
-                ),
-            }
-            for index, vector in enumerate(vectors)
-        ]
-        tokens = sum(result.token_counts)
-        headers = {"x-ainos-queue-position": str(result.queue_position)}
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": data,
-                "model": model,
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            },
-            headers=headers,
-        )
-
-    async def prometheus(request: Request) -> Response:
-        authorise(request)
-        text = await run_in_threadpool(metrics)
-        return PlainTextResponse(text, media_type=CONTENT_TYPE)
-
-    async def describe_queue(request: Request) -> Response:
-        authorise(request)
-        return JSONResponse(await run_in_threadpool(queue))
-
-    async def loaded_models(request: Request) -> Response:
-        authorise(request)
-        loaded = embeddings.loaded() + (llm.loaded() if llm is not None else [])
-        return JSONResponse({"data": [m.to_dict() for m in loaded]})
-
-    async def load(request: Request) -> Response:
-        authorise(request)
-        alias = request.path_params["alias"]
-        entry = await run_in_threadpool(catalog.entry, alias)
-        service = llm if entry.task is ModelTask.CHAT and llm is not None else embeddings
-        loaded = await run_in_threadpool(service.load, alias)
-        return JSONResponse(loaded.to_dict())
-
-    async def unload(request: Request) -> Response:
-        authorise(request)
-        alias = request.path_params["alias"]
-        unloaded = embeddings.unload(alias) or (
-            llm is not None and await run_in_threadpool(llm.unload, alias)
-        )
-        if not unloaded:
-            raise ApiError(404, f"model {alias!r} is not loaded", "invalid_request_error")
-        return JSONResponse({"alias": alias, "unloaded": True})
-
-    async def on_api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return exc.response()
-
-    async def on_ainos_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, AinosError)
-        return from_ainos(exc).response()
-
-    async def on_not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        detail = getattr(exc, "detail", "not found")
-        return ApiError(
-            status, f"{request.method} {request.url.path}: {detail}", "invalid_request_error"
-        ).response()
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = _THREADS
-        yield
-
-    return Starlette(
+    api = _Api(embeddings, catalog, config, metrics, queue, llm)
+    app = Starlette(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
             Route("/v1/embeddings", create_embeddings, methods=["POST"]),
@@ -224,7 +262,7 @@ def create_app(
             Route("/ainos/models/{alias}/load", load, methods=["POST"]),
             Route("/ainos/models/{alias}/unload", unload, methods=["POST"]),
             *(
-                llm_routes(llm, catalog, authorise, config.default_chat_model)
+                llm_routes(llm, catalog, api.authorise, config.default_chat_model)
                 if llm is not None
                 else []
             ),
@@ -234,5 +272,7 @@ def create_app(
             AinosError: on_ainos_error,
             HTTPException: on_not_found,
         },
-        lifespan=lifespan,
+        lifespan=_lifespan,
     )
+    app.state.api = api
+    return app

@@ -34,7 +34,7 @@ from ainos.app.api._common import (
     json_body,
     priority,
 )
-from ainos.app.api._llm_routes import llm_routes
+from ainos.app.api._llm_routes import ChatApi, llm_routes
 from ainos.errors import AinosError, InvalidArgument
 from ainos.kernel.telemetry import CONTENT_TYPE
 from ainos.protocol import ModelTask
@@ -261,11 +261,7 @@ def create_app(
             Route("/ainos/models", loaded_models, methods=["GET"]),
             Route("/ainos/models/{alias}/load", load, methods=["POST"]),
             Route("/ainos/models/{alias}/unload", unload, methods=["POST"]),
-            *(
-                llm_routes(llm, catalog, api.authorise, config.default_chat_model)
-                if llm is not None
-                else []
-            ),
+            *(llm_routes() if llm is not None else []),
         ],
         exception_handlers={
             ApiError: on_api_error,
@@ -275,4 +271,6 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.api = api
+    if llm is not None:
+        app.state.chat = ChatApi(llm, catalog, api.authorise, config.default_chat_model)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -43,7 +44,7 @@ from ainos.app.api._responses import (
 from ainos.errors import AinosError
 from ainos.protocol import ModelTask
 
-__all__ = ["llm_routes"]
+__all__ = ["ChatApi", "llm_routes"]
 
 Authorise = Callable[[Request], None]
 _SSE = "text/event-stream"
@@ -69,102 +70,126 @@ def _error_event(error: AinosError) -> dict[str, Any]:
     return from_ainos(error).body()
 
 
-def llm_routes(
-    llm: LlmService,
-    catalog: ModelCatalog,
-    authorise: Authorise,
-    default_model: str | None,
-) -> list[Route]:
-    responses = ResponseStore()
+@dataclass(frozen=True)
+class ChatApi:
+    """What the chat and Responses handlers serve from, kept in the app's state."""
 
-    async def ensure_loaded(model: str) -> None:
-        if llm.is_loaded(model):
-            return
-        entry = await run_in_threadpool(catalog.entry, model)
-        if entry.task is not ModelTask.CHAT:
-            raise invalid(f"model {model!r} is not a chat model", "model")
-        await run_in_threadpool(llm.load, model)
+    llm: LlmService
+    catalog: ModelCatalog
+    authorise: Authorise
+    default_model: str | None
+    responses: ResponseStore = field(default_factory=ResponseStore)
 
-    async def start(request: Request, body: dict[str, Any], call: ChatCall) -> Generation:
-        await ensure_loaded(call.model)
-        return llm.generate(
-            call.model,
-            call.engine_request,
-            client=client_identity(request, body),
-            priority=priority(request, body),
-            deadline_ms=deadline_ms(request, body),
-            loop=asyncio.get_running_loop(),
-        )
 
-    async def client_chunks(
-        stream: ChatStream, generation: Generation
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in generation:
-            for out in stream.feed(chunk):
-                yield out
-        for out in stream.finish():
+def _chat(request: Request) -> ChatApi:
+    chat: ChatApi = request.app.state.chat
+    return chat
+
+
+async def _ensure_loaded(chat: ChatApi, model: str) -> None:
+    if chat.llm.is_loaded(model):
+        return
+    entry = await run_in_threadpool(chat.catalog.entry, model)
+    if entry.task is not ModelTask.CHAT:
+        raise invalid(f"model {model!r} is not a chat model", "model")
+    await run_in_threadpool(chat.llm.load, model)
+
+
+async def _start(
+    chat: ChatApi, request: Request, body: dict[str, Any], call: ChatCall
+) -> Generation:
+    await _ensure_loaded(chat, call.model)
+    return chat.llm.generate(
+        call.model,
+        call.engine_request,
+        client=client_identity(request, body),
+        priority=priority(request, body),
+        deadline_ms=deadline_ms(request, body),
+        loop=asyncio.get_running_loop(),
+    )
+
+
+async def _client_chunks(
+    stream: ChatStream, generation: Generation
+) -> AsyncIterator[dict[str, Any]]:
+    async for chunk in generation:
+        for out in stream.feed(chunk):
             yield out
+    for out in stream.finish():
+        yield out
 
-    async def chat_completions(request: Request) -> Response:
-        authorise(request)
-        body = await json_body(request)
-        call = prepare_chat(body, default_model)
-        generation = await start(request, body, call)
-        headers = {"x-ainos-queue-position": str(generation.initial_position)}
-        stream = ChatStream(call)
-        chunks = client_chunks(stream, generation)
-        if not call.stream:
-            collected = [chunk async for chunk in chunks]
-            reply = collect_completion(call, collected, stream.usage)
-            return JSONResponse(reply, headers=headers)
-        first, rest = await _peeked(chunks)
 
-        async def events() -> AsyncIterator[str]:
-            for chunk in first:
+async def chat_completions(request: Request) -> Response:
+    chat = _chat(request)
+    chat.authorise(request)
+    body = await json_body(request)
+    call = prepare_chat(body, chat.default_model)
+    generation = await _start(chat, request, body, call)
+    headers = {"x-ainos-queue-position": str(generation.initial_position)}
+    stream = ChatStream(call)
+    chunks = _client_chunks(stream, generation)
+    if not call.stream:
+        collected = [chunk async for chunk in chunks]
+        reply = collect_completion(call, collected, stream.usage)
+        return JSONResponse(reply, headers=headers)
+    first, rest = await _peeked(chunks)
+
+    async def events() -> AsyncIterator[str]:
+        for chunk in first:
+            yield _sse(chunk)
+        try:
+            async for chunk in rest:
                 yield _sse(chunk)
-            try:
-                async for chunk in rest:
-                    yield _sse(chunk)
-            except AinosError as exc:
-                yield _sse(_error_event(exc))
-                return
-            yield _DONE
+        except AinosError as exc:
+            yield _sse(_error_event(exc))
+            return
+        yield _DONE
 
-        return StreamingResponse(events(), media_type=_SSE, headers=headers)
+    return StreamingResponse(events(), media_type=_SSE, headers=headers)
 
-    async def create_response(request: Request) -> Response:
-        authorise(request)
-        body = await json_body(request)
-        turn = to_chat(body, responses, default_model=default_model)
-        # The Response object reports usage: ask the chat layer for its usage chunk.
-        chat_request = {**turn.chat_request, "stream_options": {"include_usage": True}}
-        call = prepare_chat(chat_request, default_model)
-        generation = await start(request, body, call)
-        headers = {"x-ainos-queue-position": str(generation.initial_position)}
-        chunks = client_chunks(ChatStream(call), generation)
-        if not turn.stream:
-            return JSONResponse(await collect_response(turn, chunks, responses), headers=headers)
-        events = stream_events(turn, chunks, responses)
 
-        async def sse() -> AsyncIterator[str]:
-            try:
-                async for event in events:
-                    yield _sse(event, str(event["type"]))
-            finally:
-                await events.aclose()  # a client gone: stops the generation too
+async def create_response(request: Request) -> Response:
+    chat = _chat(request)
+    chat.authorise(request)
+    body = await json_body(request)
+    turn = to_chat(body, chat.responses, default_model=chat.default_model)
+    # The Response object reports usage: ask the chat layer for its usage chunk.
+    chat_request = {**turn.chat_request, "stream_options": {"include_usage": True}}
+    call = prepare_chat(chat_request, chat.default_model)
+    generation = await _start(chat, request, body, call)
+    headers = {"x-ainos-queue-position": str(generation.initial_position)}
+    chunks = _client_chunks(ChatStream(call), generation)
+    if not turn.stream:
+        return JSONResponse(await collect_response(turn, chunks, chat.responses), headers=headers)
+    events = stream_events(turn, chunks, chat.responses)
 
-        return StreamingResponse(sse(), media_type=_SSE, headers=headers)
+    async def sse() -> AsyncIterator[str]:
+        try:
+            async for event in events:
+                yield _sse(event, str(event["type"]))
+        finally:
+            await events.aclose()  # a client gone: stops the generation too
 
-    async def get_response(request: Request) -> Response:
-        authorise(request)
-        return JSONResponse(responses.response(request.path_params["response_id"]))
+    return StreamingResponse(sse(), media_type=_SSE, headers=headers)
 
-    async def delete_response(request: Request) -> Response:
-        authorise(request)
-        response_id = request.path_params["response_id"]
-        responses.delete(response_id)
-        return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
+async def get_response(request: Request) -> Response:
+    chat = _chat(request)
+    chat.authorise(request)
+    return JSONResponse(chat.responses.response(request.path_params["response_id"]))
+
+
+async def delete_response(request: Request) -> Response:
+    chat = _chat(request)
+    chat.authorise(request)
+    response_id = request.path_params["response_id"]
+    chat.responses.delete(response_id)
+    return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+
+
+def llm_routes() -> list[Route]:
+    """The chat completion and Responses routes; their state is the app's ``state.chat``
+    (a :class:`ChatApi`)."""
     return [
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/responses", create_response, methods=["POST"]),

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ainos.app.bench._process import PROGRESS_PREFIX
+
 __all__ = [
     "CASES",
     "EXEC_PROMPTS",
@@ -54,7 +56,7 @@ EXEC_PROMPTS: Mapping[str, str] = {
     "test-writer": "Which public functions of this codebase have no tests?",
     "researcher": "Research how this codebase is organised",
 }
-PROGRESS_PREFIX = "ainos-bench-progress"
+
 _ERROR_CHARS = 300
 _TOOL_ITEMS = ("mcp_tool_call", "command_execution", "file_change")
 

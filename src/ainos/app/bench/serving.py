@@ -1,83 +1,88 @@
-"""Serving embeddings: ainos in-process and through its daemon vs plain ONNX Runtime.
+"""Serving embeddings: ainos in-process and through its daemon vs plain ONNX Runtime and the
+plain dynamic batcher a user would write.
 
-Side by side in one run, per sequence length and closed-loop concurrency:
+Five cases, per sequence length and closed-loop concurrency:
 
 - (a) one shared ``InferenceSession`` called from N threads at batch 1 (what a user writes);
+- (e) the plain no-wait dynamic batcher on that session: one queue, one worker that runs
+  everything queued (up to 32) as one batch, never waiting for more; its N clients tokenise
+  their own texts with the tokenizer ainos uses;
 - (b) the same model at its best batch size and layout (the limit): one run at a time on
   every core, or one single-thread run per core side by side, fed from one thread each;
+  each layout's best point of the sweep is measured again over a longer window;
 - (c) ``Runtime().embeddings.embed`` from N threads, one text per request;
 - (d) the daemon's ``POST /v1/embeddings`` from N client threads over keep-alive HTTP.
 
-(a)/(b) get pre-tokenised inputs of exactly the length; (c)/(d) texts that tokenise to it.
-All four run the variant the runtime chooses on this machine, so they run the same graph.
-CPU time is the process's (both processes' for the daemon); "other CPU" is what the rest of
-the machine used meanwhile, the noise the figures carry.
+Each case runs in a process of its own (:mod:`ainos.app.bench._serving_case`: no other
+case's sessions or thread pools beside it), every length and concurrency in one process;
+the cases take turns over ``repeats`` rounds, a different one first each round. Figures are
+medians over the rounds with the least and greatest. The daemon is started once, by this
+process; the (d) process is its HTTP client, and the daemon's CPU time counts with it.
+
+(a)/(b) get pre-tokenised inputs of exactly the length; (c)/(d)/(e) texts that tokenise to
+it. All run the variant the runtime chooses on this machine, so they run the same graph.
+CPU time is the case process's (both processes' for the daemon) over the measured window;
+"other CPU" is what the rest of the machine used meanwhile, the noise the figures carry.
+
+(b) runs the same session as (a) and (e), at the best batch: it cannot truly be slower than
+them. When its median comes out below theirs, the run says so as a measurement fault
+(:meth:`ServingBenchResult.limit_faults`) instead of printing the ratios silently.
 """
 
 from __future__ import annotations
 
-import base64
-import http.client
+import contextlib
 import json
-import re
-import socket
-import threading
+import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
-import psutil
 
-from ainos.ai.ml import (
-    DEFAULT_EMBEDDING_MODEL,
-    EmbeddingModel,
-    EmbeddingTokenizer,
-    ModelCatalog,
-    choose_embedding_variant,
-)
-from ainos.ai.ml._catalog import EMBEDDING_VARIANTS
-from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
+from ainos.ai.ml import DEFAULT_EMBEDDING_MODEL, ModelCatalog, choose_embedding_variant
+from ainos.app.bench._cpu import cpu_model
 from ainos.app.bench._daemon import Daemon, running_daemon
-from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.app.bench._process import case_order, run_process
+from ainos.app.bench._serving_case import daemon_variant
+from ainos.app.bench.agent import Spread
 from ainos.errors import AinosError
-from ainos.kernel.control import Client, ServicesConfig
-from ainos.protocol.scheduler import ClientIdentity
+from ainos.kernel.control import Client
 
 __all__ = [
     "CASES",
+    "SAME_SESSION",
+    "LimitFault",
     "ServingBenchResult",
+    "ServingCell",
     "ServingGoal",
     "ServingRow",
     "ServingSettings",
+    "Spread",
     "SweepPoint",
     "run_serving_bench",
 ]
 
 Progress = Callable[[str, float], None]
-Request = Callable[[int], None]  # one request; its argument picks the text
-Worker = Callable[[int], tuple[Request, Callable[[], None]]]  # index -> (request, close)
 
 CASES = {
     "a": "shared session, N threads",
+    "e": "plain batcher: 1 queue, 1 worker, no wait",
     "b": "raw ORT, best batch and layout",
     "c": "ainos in-process",
     "d": "ainos daemon (HTTP)",
 }
+SAME_SESSION = ("a", "e")  # cases on the very session the limit (b) runs
 GOAL_CONCURRENCY = 16
 GOAL_THROUGHPUT_RATIO = 0.85  # (d) at least this share of (b)'s throughput
 GOAL_P99_RATIO = 0.5  # "well below": (d)'s p99 at most this share of (a)'s
-_OUTPUT = "sentence_embedding"
-_TEXTS_PER_LENGTH = 64  # distinct inputs per length; also the largest raw batch
+GOAL_BATCHER_LENGTH = 16  # the plain batcher's goal is judged at this length
+GOAL_OVER_BATCHER = 1.1  # (c) at least this many times (e)'s throughput, p99 at most (e)'s
+GOAL_DAEMON_OVER_IN_PROCESS = 0.9  # (d) at least this share of (c)'s throughput
+_RUNNER = "ainos.app.bench._serving_case"
 _VECTOR_TOLERANCE = 1e-4
-_PROSE = (  # common words, one token each: texts of any length are cut from it
-    "the quick brown fox jumps over a lazy dog while people in the city watch "
-    "from their windows and talk about work food music weather time money love "
-    "family school water light house world game story market river mountain "
-    "night morning car road book paper table chair door window garden tree"
-)
 
 
 @dataclass(frozen=True)
@@ -87,25 +92,46 @@ class ServingSettings:
     warmup_s: float = 1.0
     cell_s: float = 6.0
     sweep_batches: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    sweep_s: float = 2.0
+    sweep_s: float = 1.0
+    limit_s: float = 6.0  # each layout's best point of the sweep measured again this long
+    repeats: int = 3
+    cases: tuple[str, ...] = tuple(CASES)
+    timeout_s: float = 1800.0  # per case process
 
     @classmethod
     def quick(cls) -> ServingSettings:
-        return cls(concurrencies=(1, 16), warmup_s=0.5, cell_s=2.0, sweep_s=0.6)
+        return cls(
+            concurrencies=(1, 16),
+            warmup_s=0.5,
+            cell_s=2.0,
+            sweep_batches=(1, 4, 16, 32, 64),
+            sweep_s=0.5,
+            limit_s=2.0,
+        )
+
+    def check(self) -> None:
+        if self.repeats < 1 or not self.cases or set(self.cases) - set(CASES):
+            raise AinosError(
+                f"repeats must be 1 or more and cases some of {', '.join(CASES)}, got "
+                f"{self.repeats} and {', '.join(self.cases)}"
+            )
 
 
 @dataclass(frozen=True)
 class ServingRow:
+    """One cell measured in one case process."""
+
     case: str  # a key of CASES
     length: int  # tokens per input, special tokens included
-    concurrency: int  # client threads (1 for the single-threaded raw sweep)
+    concurrency: int  # client threads (for (b): runs side by side)
     requests: int  # sequences for (b)
     seconds: float
     p50_ms: float  # per request; per run for (b)
     p99_ms: float
     mean_batch: float | None  # rows per session run
-    cpu_seconds: float  # this process, plus the daemon's for (d)
+    cpu_seconds: float  # the case process, plus the daemon for (d)
     other_cpu_fraction: float  # the rest of the machine's CPU use meanwhile, of all cores
+    repeat: int = 0
 
     @property
     def requests_per_second(self) -> float:
@@ -123,17 +149,98 @@ class SweepPoint:
     sequences_per_second: float
     p50_ms: float  # per run
     side_by_side: int = 1  # runs at once: 1 on every core, or one per core on one thread each
+    repeat: int = 0
+
+
+def _spread(values: Sequence[float | None]) -> Spread | None:
+    found = [v for v in values if v is not None]
+    return Spread.of(found) if found else None
+
+
+@dataclass(frozen=True)
+class ServingCell:
+    """One case at one length and concurrency over its rounds: medians, least, greatest.
+    (b) has one cell per length (its concurrency is the layout of its median run)."""
+
+    case: str
+    length: int
+    runs: tuple[ServingRow, ...]
+
+    @property
+    def concurrency(self) -> int:
+        ranked = sorted(self.runs, key=lambda r: r.requests_per_second)
+        return ranked[(len(ranked) - 1) // 2].concurrency
+
+    @property
+    def requests_per_second(self) -> Spread:
+        return Spread.of([r.requests_per_second for r in self.runs])
+
+    @property
+    def p50_ms(self) -> Spread:
+        return Spread.of([r.p50_ms for r in self.runs])
+
+    @property
+    def p99_ms(self) -> Spread:
+        return Spread.of([r.p99_ms for r in self.runs])
+
+    @property
+    def cpu_ms_per_request(self) -> Spread:
+        return Spread.of([r.cpu_ms_per_request for r in self.runs])
+
+    @property
+    def mean_batch(self) -> Spread | None:
+        return _spread([r.mean_batch for r in self.runs])
+
+    @property
+    def other_cpu_fraction(self) -> float:
+        return max((r.other_cpu_fraction for r in self.runs), default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        batch = self.mean_batch
+        return {
+            "case": self.case,
+            "length": self.length,
+            "concurrency": self.concurrency,
+            "repeats": len(self.runs),
+            "requests_per_second": asdict(self.requests_per_second),
+            "p50_ms": asdict(self.p50_ms),
+            "p99_ms": asdict(self.p99_ms),
+            "cpu_ms_per_request": asdict(self.cpu_ms_per_request),
+            "mean_batch": None if batch is None else asdict(batch),
+            "other_cpu_fraction_max": self.other_cpu_fraction,
+        }
 
 
 @dataclass(frozen=True)
 class ServingGoal:
     length: int
-    throughput_ratio: float  # (d) / (b), req/s at GOAL_CONCURRENCY
-    p99_ratio: float  # (d) / (a), p99 at GOAL_CONCURRENCY
+    what: str  # e.g. "(c) req/s / (e) req/s"
+    ratio: float
+    target: float
+    at_least: bool = True  # ratio >= target; else ratio <= target
 
     @property
     def met(self) -> bool:
-        return self.throughput_ratio >= GOAL_THROUGHPUT_RATIO and self.p99_ratio <= GOAL_P99_RATIO
+        return self.ratio >= self.target if self.at_least else self.ratio <= self.target
+
+
+@dataclass(frozen=True)
+class LimitFault:
+    """The limit (b) came out below a case on the same session: the measurement is wrong
+    (too short a window, noise), not the model faster than its best."""
+
+    length: int
+    case: str
+    concurrency: int
+    requests_per_second: float  # the case's median
+    limit_requests_per_second: float  # (b)'s median
+
+    def describe(self) -> str:
+        return (
+            f"MEASUREMENT FAULT: the limit (b) at {self.length} tokens, "
+            f"{self.limit_requests_per_second:,.0f} req/s, is below ({self.case}) "
+            f"x{self.concurrency}'s {self.requests_per_second:,.0f} req/s"
+        )
 
 
 @dataclass(frozen=True)
@@ -143,449 +250,161 @@ class ServingBenchResult:
     daemon_variant: str
     intra_op_threads: int
     vector_max_diff: dict[str, float]  # case -> largest |difference| to (a) for one text
-    rows: list[ServingRow] = field(default_factory=list)
+    runs: list[ServingRow] = field(default_factory=list)  # every cell of every round
     sweep: list[SweepPoint] = field(default_factory=list)
+    cpu_count: int = 1
+    cpu_model: str = ""
+    wall_s: float = 0.0
 
     @property
     def vectors_verified(self) -> bool:
         return all(diff <= _VECTOR_TOLERANCE for diff in self.vector_max_diff.values())
 
-    def row(self, case: str, length: int, concurrency: int | None = None) -> ServingRow:
+    @property
+    def rows(self) -> list[ServingCell]:
+        """One cell per case, length and concurrency ((b): per length), in the order of
+        :data:`CASES`, then length, then concurrency."""
+        keys: dict[tuple[str, int, int], list[ServingRow]] = {}
+        for run in self.runs:
+            keys.setdefault((run.case, run.length, 0 if run.case == "b" else run.concurrency), [])
+            keys[(run.case, run.length, 0 if run.case == "b" else run.concurrency)].append(run)
+        order = list(CASES)
+        return [
+            ServingCell(case, length, tuple(found))
+            for (case, length, _), found in sorted(
+                keys.items(), key=lambda item: (order.index(item[0][0]), *item[0][1:])
+            )
+        ]
+
+    def row(self, case: str, length: int, concurrency: int | None = None) -> ServingCell:
         return next(
-            r
-            for r in self.rows
-            if r.case == case
-            and r.length == length
-            and (concurrency is None or r.concurrency == concurrency)
+            cell
+            for cell in self.rows
+            if cell.case == case
+            and cell.length == length
+            and (concurrency is None or case == "b" or cell.concurrency == concurrency)
         )
+
+    def limit_faults(self) -> list[LimitFault]:
+        """Every same-session cell whose median throughput is above the limit's."""
+        faults = []
+        for cell in self.rows:
+            if cell.case not in SAME_SESSION:
+                continue
+            try:
+                limit = self.row("b", cell.length).requests_per_second.median
+            except StopIteration:
+                continue
+            measured = cell.requests_per_second.median
+            if measured > limit:
+                faults.append(LimitFault(cell.length, cell.case, cell.concurrency, measured, limit))
+        return faults
 
     def goals(self) -> list[ServingGoal]:
         if GOAL_CONCURRENCY not in self.settings.concurrencies:
             return []
+        n = GOAL_CONCURRENCY
+        cases = set(self.settings.cases)
+
+        def rate(case: str, length: int) -> float:
+            return self.row(case, length, n).requests_per_second.median
+
+        def p99(case: str, length: int) -> float:
+            return self.row(case, length, n).p99_ms.median
+
         goals = []
         for length in self.settings.lengths:
-            raw = self.row("b", length)
-            shared = self.row("a", length, GOAL_CONCURRENCY)
-            daemon = self.row("d", length, GOAL_CONCURRENCY)
-            goals.append(
-                ServingGoal(
-                    length,
-                    daemon.requests_per_second / raw.requests_per_second,
-                    daemon.p99_ms / shared.p99_ms,
+            if {"a", "b", "d"} <= cases:
+                goals.append(
+                    ServingGoal(
+                        length,
+                        "(d) req/s / (b) req/s",
+                        rate("d", length) / rate("b", length),
+                        GOAL_THROUGHPUT_RATIO,
+                    )
                 )
-            )
+                goals.append(
+                    ServingGoal(
+                        length,
+                        "(d) p99 / (a) p99",
+                        p99("d", length) / p99("a", length),
+                        GOAL_P99_RATIO,
+                        at_least=False,
+                    )
+                )
+            if length != GOAL_BATCHER_LENGTH:
+                continue
+            if {"c", "e"} <= cases:
+                goals.append(
+                    ServingGoal(
+                        length,
+                        "(c) req/s / (e) req/s",
+                        rate("c", length) / rate("e", length),
+                        GOAL_OVER_BATCHER,
+                    )
+                )
+                goals.append(
+                    ServingGoal(
+                        length,
+                        "(c) p99 / (e) p99",
+                        p99("c", length) / p99("e", length),
+                        1.0,
+                        at_least=False,
+                    )
+                )
+            if {"c", "d"} <= cases:
+                goals.append(
+                    ServingGoal(
+                        length,
+                        "(d) req/s / (c) req/s",
+                        rate("d", length) / rate("c", length),
+                        GOAL_DAEMON_OVER_IN_PROCESS,
+                    )
+                )
         return goals
 
     def to_dict(self) -> dict[str, object]:
+        def ratio_to_limit(cell: ServingCell) -> float | None:
+            try:
+                limit = self.row("b", cell.length).requests_per_second.median
+            except StopIteration:
+                return None
+            return cell.requests_per_second.median / limit if limit else None
+
         return {
             "benchmark": "serving",
             "model": DEFAULT_EMBEDDING_MODEL,
             "variant": self.variant,
             "daemon_variant": self.daemon_variant,
             "intra_op_threads": self.intra_op_threads,
+            "cpu_count": self.cpu_count,
+            "cpu_model": self.cpu_model,
+            "wall_s": self.wall_s,
             "settings": asdict(self.settings),
             "cases": CASES,
             "vector_max_diff": self.vector_max_diff,
             "vectors_verified": self.vectors_verified,
             "rows": [
+                {**cell.to_dict(), "ratio_to_raw_limit": ratio_to_limit(cell)} for cell in self.rows
+            ],
+            "runs": [
                 {
                     **asdict(r),
                     "requests_per_second": r.requests_per_second,
                     "cpu_ms_per_request": r.cpu_ms_per_request,
-                    "ratio_to_raw_limit": r.requests_per_second
-                    / self.row("b", r.length).requests_per_second,
                 }
-                for r in self.rows
+                for r in self.runs
             ],
             "sweep": [asdict(point) for point in self.sweep],
+            "limit_faults": [asdict(fault) for fault in self.limit_faults()],
             "goal": {
                 "concurrency": GOAL_CONCURRENCY,
-                "min_throughput_ratio_to_b": GOAL_THROUGHPUT_RATIO,
-                "max_p99_ratio_to_a": GOAL_P99_RATIO,
                 "per_length": [{**asdict(g), "met": g.met} for g in self.goals()],
             },
         }
 
 
-# -- inputs ---------------------------------------------------------------------------------
-
-
-def _texts_of_length(tokenizer: EmbeddingTokenizer, length: int, count: int) -> list[str]:
-    """``count`` different texts of exactly ``length`` tokens ([CLS] and [SEP] included)."""
-    vocabulary = _PROSE.split()
-    texts = []
-    for index in range(count):
-        words = [vocabulary[(index * 7 + i) % len(vocabulary)] for i in range(max(0, length - 2))]
-        while words and tokenizer.count_tokens([" ".join(words)])[0] > length:
-            words.pop()
-        text = " ".join(words)
-        if tokenizer.count_tokens([text])[0] != length:
-            raise AinosError(f"cannot make a text of exactly {length} tokens")
-        texts.append(text)
-    return texts
-
-
-class _RawSession:
-    """The model's ONNX Runtime session, fed the pre-tokenised rows of one length."""
-
-    def __init__(self, model: EmbeddingModel, texts: Sequence[str]) -> None:
-        self._session = model.session
-        self._single_thread = model.single_thread_session()
-        self.cores = model.intra_op_threads
-        names = {i.name for i in self._session.get_inputs()}
-        feeds = model.tokenizer.encode(texts)
-        self._batch = {name: array for name, array in feeds.items() if name in names}
-        self._rows = [
-            {name: np.ascontiguousarray(array[i : i + 1]) for name, array in self._batch.items()}
-            for i in range(len(texts))
-        ]
-
-    def run_row(self, index: int) -> np.ndarray[Any, Any]:
-        result: np.ndarray[Any, Any] = self._session.run(
-            [_OUTPUT], self._rows[index % len(self._rows)]
-        )[0]
-        return result
-
-    def run_batch(self, size: int, *, single_thread: bool = False) -> None:
-        session = self._single_thread if single_thread else self._session
-        session.run([_OUTPUT], {name: a[:size] for name, a in self._batch.items()})
-
-
-# -- measuring ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    cpu: float  # seconds of the measured processes
-    busy: float  # seconds of the whole machine, idle and iowait left out
-    batch_rows: float
-    batch_runs: float
-
-
-class _Meter:
-    """Snapshots of CPU time and, where there is one, the batch-size histogram's sum/count."""
-
-    def __init__(
-        self,
-        processes: Sequence[psutil.Process],
-        batches: Callable[[], tuple[float, float]] | None = None,
-    ) -> None:
-        self._processes = processes
-        self._batches = batches
-
-    def snapshot(self) -> _Snapshot:
-        rows, runs = self._batches() if self._batches is not None else (0.0, 0.0)
-        return _Snapshot(process_cpu_seconds(self._processes), machine_busy_seconds(), rows, runs)
-
-    @property
-    def counts_batches(self) -> bool:
-        return self._batches is not None
-
-
-@dataclass
-class _Loop:
-    window: tuple[float, float] = (0.0, 0.0)
-    latencies: list[float] = field(default_factory=list)
-    errors: list[BaseException] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _fail(loop: _Loop, ready: threading.Barrier, error: BaseException) -> None:
-    """Hand a client's error to the coordinator and stop the cell."""
-    loop.errors.append(error)
-    loop.stop.set()
-    ready.abort()
-
-
-def _client_thread(
-    loop: _Loop, worker: Worker, index: int, step: int, ready: threading.Barrier
-) -> None:
-    latencies: list[float] = []
-    try:
-        request, close = worker(index)
-    except BaseException as error:  # e.g. no connection: fail the cell, not hang it
-        _fail(loop, ready, error)
-        return
-    try:
-        ready.wait()
-        start, end = loop.window
-        n = index
-        while not loop.stop.is_set():
-            began = time.perf_counter()
-            request(n)
-            finished = time.perf_counter()
-            if start <= finished <= end:
-                latencies.append(finished - began)
-            n += step
-    except BaseException as error:
-        _fail(loop, ready, error)
-    finally:
-        close()
-        with loop.lock:
-            loop.latencies += latencies
-
-
-def _wait_until(moment: float, loop: _Loop, label: str, progress: Progress, span: float) -> None:
-    while (left := moment - time.perf_counter()) > 0 and not loop.stop.is_set():
-        time.sleep(min(0.2, left))
-        progress(label, min(1.0, 1 - (moment - time.perf_counter()) / span))
-
-
-def _closed_loop(
-    case: str,
-    length: int,
-    concurrency: int,
-    worker: Worker,
-    meter: _Meter,
-    settings: ServingSettings,
-    progress: Progress,
-) -> ServingRow:
-    """N threads, each sending its next request as soon as the last returns; measured over
-    a window after a warm-up."""
-    label = f"({case}) {length} tok x{concurrency}"
-    loop = _Loop()
-
-    def open_window() -> None:
-        start = time.perf_counter() + settings.warmup_s
-        loop.window = (start, start + settings.cell_s)
-
-    ready = threading.Barrier(concurrency + 1, action=open_window)
-    threads = [
-        threading.Thread(target=_client_thread, args=(loop, worker, i, concurrency, ready))
-        for i in range(concurrency)
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        ready.wait()
-        span = settings.warmup_s + settings.cell_s
-        _wait_until(loop.window[0], loop, label, progress, span)
-        before = meter.snapshot()
-        _wait_until(loop.window[1], loop, label, progress, span)
-        after = meter.snapshot()
-    except threading.BrokenBarrierError:
-        pass  # a client failed before the start; its error is raised below
-    finally:
-        loop.stop.set()
-        for thread in threads:
-            thread.join()
-    if loop.errors:
-        raise AinosError(f"{label}: {loop.errors[0]}") from loop.errors[0]
-    progress(label, 1.0)
-    ms = np.array(loop.latencies) * 1000
-    return ServingRow(
-        case=case,
-        length=length,
-        concurrency=concurrency,
-        requests=len(ms),
-        seconds=settings.cell_s,
-        p50_ms=float(np.percentile(ms, 50)) if len(ms) else 0.0,
-        p99_ms=float(np.percentile(ms, 99)) if len(ms) else 0.0,
-        mean_batch=_mean_batch(meter, before, after),
-        cpu_seconds=after.cpu - before.cpu,
-        other_cpu_fraction=_other_fraction(before, after, settings.cell_s),
-    )
-
-
-def _mean_batch(meter: _Meter, before: _Snapshot, after: _Snapshot) -> float | None:
-    """Rows per run from the histogram; a bare session runs one row per call."""
-    if not meter.counts_batches:
-        return 1.0
-    runs = after.batch_runs - before.batch_runs
-    return (after.batch_rows - before.batch_rows) / runs if runs else None
-
-
-def _other_fraction(before: _Snapshot, after: _Snapshot, seconds: float) -> float:
-    cores = psutil.cpu_count() or 1
-    other = (after.busy - before.busy) - (after.cpu - before.cpu)
-    return max(0.0, other / (seconds * cores))
-
-
-def _timed_runs(raw: _RawSession, batch: int, runs_at_once: int, seconds: float) -> list[float]:
-    """Seconds of each run of ``batch`` rows over ``seconds``: one run at a time on every core,
-    or ``runs_at_once`` one-thread runs side by side (a thread each; the engine drops the GIL)."""
-    single = runs_at_once > 1
-    times: list[list[float]] = [[] for _ in range(runs_at_once)]
-    stop = time.perf_counter() + seconds
-
-    def loop(own: list[float]) -> None:
-        raw.run_batch(batch, single_thread=single)  # warm up: the first run plans memory
-        while time.perf_counter() < stop or len(own) < 3:
-            started = time.perf_counter()
-            raw.run_batch(batch, single_thread=single)
-            own.append(time.perf_counter() - started)
-
-    threads = [threading.Thread(target=loop, args=(own,)) for own in times[1:]]
-    for thread in threads:
-        thread.start()
-    loop(times[0])
-    for thread in threads:
-        thread.join()
-    return [t for own in times for t in own]
-
-
-def _sweep(
-    raw: _RawSession, length: int, settings: ServingSettings, progress: Progress
-) -> tuple[list[SweepPoint], ServingRow]:
-    """Raw throughput at each batch size, one run at a time on every core and (on a machine
-    with several) one single-thread run per core side by side; the best becomes row (b)."""
-    meter = _Meter([psutil.Process()])
-    points: list[SweepPoint] = []
-    best: ServingRow | None = None
-    layouts = [1] if raw.cores == 1 else [1, raw.cores]
-    for runs_at_once, batch in ((n, b) for n in layouts for b in settings.sweep_batches):
-        label = f"(b) {length} tok b={batch}" + (f" x{runs_at_once}" if runs_at_once > 1 else "")
-        progress(label, 0.0)
-        before = meter.snapshot()
-        began = time.perf_counter()
-        times = _timed_runs(raw, batch, runs_at_once, settings.sweep_s)
-        elapsed = time.perf_counter() - began
-        after = meter.snapshot()
-        ms = np.array(times) * 1000
-        sequences = batch * len(times)
-        point = SweepPoint(
-            length, batch, sequences / elapsed, float(np.median(ms)), side_by_side=runs_at_once
-        )
-        points.append(point)
-        progress(label, 1.0)
-        if best is None or point.sequences_per_second > best.requests_per_second:
-            best = ServingRow(
-                case="b",
-                length=length,
-                concurrency=runs_at_once,
-                requests=sequences,
-                seconds=elapsed,
-                p50_ms=float(np.percentile(ms, 50)),
-                p99_ms=float(np.percentile(ms, 99)),
-                mean_batch=float(batch),
-                cpu_seconds=after.cpu - before.cpu,
-                other_cpu_fraction=_other_fraction(before, after, elapsed),
-            )
-    assert best is not None
-    return points, best
-
-
-# -- the four cases -------------------------------------------------------------------------
-
-
-def _shared_session_worker(raw: _RawSession) -> Worker:
-    def worker(_index: int) -> tuple[Request, Callable[[], None]]:
-        def request(n: int) -> None:
-            raw.run_row(n)
-
-        return request, lambda: None
-
-    return worker
-
-
-def _in_process_worker(runtime: Runtime, texts: Sequence[str]) -> Worker:
-    def worker(index: int) -> tuple[Request, Callable[[], None]]:
-        client = ClientIdentity(name=f"bench-{index}")
-
-        def request(n: int) -> None:
-            runtime.embeddings.embed(
-                DEFAULT_EMBEDDING_MODEL, [texts[n % len(texts)]], client=client
-            )
-
-        return request, lambda: None
-
-    return worker
-
-
-class _Http:
-    """The daemon's HTTP API over one keep-alive connection."""
-
-    def __init__(self, url: str, client: str = "bench") -> None:
-        parts = urlsplit(url)
-        self._connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
-        self._connection.connect()
-        # http.client writes the headers and the body separately: without TCP_NODELAY (which
-        # httpx, under the openai client, sets) Nagle's algorithm and delayed ACKs add 40 ms.
-        self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._headers = {"Content-Type": "application/json", "x-ainos-client": client}
-
-    def call(self, method: str, path: str, body: bytes | None = None) -> bytes:
-        self._connection.request(method, path, body=body, headers=self._headers)
-        response = self._connection.getresponse()
-        data = response.read()
-        if response.status != 200:
-            raise AinosError(f"{method} {path}: HTTP {response.status}: {data[:300]!r}")
-        return data
-
-    def embed(self, body: bytes) -> np.ndarray[Any, Any]:
-        document = json.loads(self.call("POST", "/v1/embeddings", body))
-        raw = base64.b64decode(document["data"][0]["embedding"])
-        return np.frombuffer(raw, dtype="<f4")
-
-    def close(self) -> None:
-        self._connection.close()
-
-
-def _embedding_body(text: str) -> bytes:
-    # base64 is what the openai client asks for by default.
-    request = {"model": DEFAULT_EMBEDDING_MODEL, "input": [text], "encoding_format": "base64"}
-    return json.dumps(request).encode()
-
-
-def _daemon_worker(url: str, texts: Sequence[str]) -> Worker:
-    bodies = [_embedding_body(text) for text in texts]
-
-    def worker(index: int) -> tuple[Request, Callable[[], None]]:
-        connection = _Http(url, f"bench-{index}")
-
-        def request(n: int) -> None:
-            connection.embed(bodies[n % len(bodies)])
-
-        return request, connection.close
-
-    return worker
-
-
-_BATCH_LINE = re.compile(r'^ainos_model_batch_size_(sum|count)\{[^}]*model="([^"]+)"[^}]*\} (\S+)$')
-
-
-def _daemon_batches(url: str) -> Callable[[], tuple[float, float]]:
-    def read() -> tuple[float, float]:
-        connection = _Http(url)
-        try:
-            text = connection.call("GET", "/metrics").decode()
-        finally:
-            connection.close()
-        found = {"sum": 0.0, "count": 0.0}
-        for line in text.splitlines():
-            match = _BATCH_LINE.match(line)
-            if match and match.group(2) == DEFAULT_EMBEDDING_MODEL:
-                found[match.group(1)] = float(match.group(3))
-        return found["sum"], found["count"]
-
-    return read
-
-
-def _runtime_batches(runtime: Runtime) -> Callable[[], tuple[float, float]]:
-    def read() -> tuple[float, float]:
-        found = {"_sum": 0.0, "_count": 0.0}
-        for family in runtime.embeddings.metrics.families():
-            if family.name != "ainos_model_batch_size":
-                continue
-            for sample in family.samples:
-                model = sample.labels.get("model")
-                if sample.suffix in found and model == DEFAULT_EMBEDDING_MODEL:
-                    found[sample.suffix] = sample.value
-        return found["_sum"], found["_count"]
-
-    return read
-
-
 # -- the run --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Fixtures:
-    model: EmbeddingModel
-    runtime: Runtime
-    daemon: Daemon
-    url: str
 
 
 def _daemon_url(daemon: Daemon) -> str:
@@ -596,60 +415,30 @@ def _daemon_url(daemon: Daemon) -> str:
     return url
 
 
-def _daemon_variant(url: str) -> str:
-    connection = _Http(url)
+def _settings_json(settings: ServingSettings) -> str:
+    keys = ("lengths", "concurrencies", "warmup_s", "cell_s", "sweep_batches", "sweep_s")
+    return json.dumps({key: getattr(settings, key) for key in (*keys, "limit_s")})
+
+
+def _measure(
+    case: str,
+    repeat: int,
+    command: Sequence[str],
+    on_step: Callable[[int, int], None],
+    timeout_s: float,
+) -> Mapping[str, Any]:
     try:
-        connection.call("POST", f"/ainos/models/{DEFAULT_EMBEDDING_MODEL}/load")
-        loaded = json.loads(connection.call("GET", "/ainos/models"))["data"]
-    finally:
-        connection.close()
-    return str(next(m["variant"] for m in loaded if m["alias"] == DEFAULT_EMBEDDING_MODEL))
-
-
-def _vector_diffs(
-    fixtures: _Fixtures, tokenizer: EmbeddingTokenizer, length: int
-) -> dict[str, float]:
-    """One text through (a), (c) and (d): the largest difference of (c) and (d) to (a)."""
-    text = _texts_of_length(tokenizer, length, 1)[0]
-    reference = _RawSession(fixtures.model, [text]).run_row(0)[0]
-    in_process = fixtures.runtime.embeddings.embed(DEFAULT_EMBEDDING_MODEL, [text]).vectors[0]
-    connection = _Http(fixtures.url)
+        exited = run_process(command, on_step, timeout_s)
+    except AinosError as exc:
+        raise AinosError(f"the serving case ({case}) {exc}") from None
+    if exited.code != 0:
+        tail = "; ".join(line for line in exited.stderr_tail[-5:] if line.strip())
+        raise AinosError(f"the serving case ({case}) failed (exit {exited.code}): {tail}")
     try:
-        through_daemon = connection.embed(_embedding_body(text))
-    finally:
-        connection.close()
-    return {
-        "c": float(np.abs(in_process - reference).max()),
-        "d": float(np.abs(through_daemon - reference).max()),
-    }
-
-
-def _measure_length(
-    fixtures: _Fixtures, length: int, settings: ServingSettings, progress: Progress
-) -> tuple[list[SweepPoint], list[ServingRow]]:
-    texts = _texts_of_length(fixtures.model.tokenizer, length, _TEXTS_PER_LENGTH)
-    raw = _RawSession(fixtures.model, texts)
-    points, best = _sweep(raw, length, settings, progress)
-    rows = [best]
-    own = psutil.Process()
-    daemon_and_client = [psutil.Process(fixtures.daemon.pid), own]
-    for concurrency in settings.concurrencies:
-        cases: list[tuple[str, Worker, _Meter]] = [
-            ("a", _shared_session_worker(raw), _Meter([own])),
-            (
-                "c",
-                _in_process_worker(fixtures.runtime, texts),
-                _Meter([own], _runtime_batches(fixtures.runtime)),
-            ),
-            (
-                "d",
-                _daemon_worker(fixtures.url, texts),
-                _Meter(daemon_and_client, _daemon_batches(fixtures.url)),
-            ),
-        ]
-        for case, worker, meter in cases:
-            rows.append(_closed_loop(case, length, concurrency, worker, meter, settings, progress))
-    return points, rows
+        document: Mapping[str, Any] = json.loads(exited.stdout)
+    except json.JSONDecodeError as exc:
+        raise AinosError(f"the serving case ({case}) printed no JSON document: {exc}") from None
+    return document
 
 
 def run_serving_bench(
@@ -658,34 +447,71 @@ def run_serving_bench(
     progress: Progress | None = None,
     settings: ServingSettings | None = None,
 ) -> ServingBenchResult:
-    """Measure the four cases at every length and concurrency of ``settings`` (by default
-    the full or the ``quick`` set)."""
+    """The cases of ``settings`` (by default the full or the ``quick`` set), each round every
+    case in a process of its own, at every length and concurrency."""
+    began = time.perf_counter()
     report = progress or (lambda _label, _fraction: None)
     chosen = settings or (ServingSettings.quick() if quick else ServingSettings())
+    chosen.check()
     report("loading the model", 0.0)
     variant, _reason = choose_embedding_variant(ModelCatalog().entry(DEFAULT_EMBEDDING_MODEL))
-    converter_variant = dict(EMBEDDING_VARIANTS)[variant]
-    model = EmbeddingModel.packaged(DEFAULT_EMBEDDING_MODEL, converter_variant)  # type: ignore[arg-type]
-    config = RuntimeConfig(kernel=ServicesConfig(pool_bytes=8 * 1024 * 1024))
-    with Runtime(config) as runtime, running_daemon() as daemon:
-        runtime.embeddings.load(DEFAULT_EMBEDDING_MODEL, variant=variant)
-        url = _daemon_url(daemon)
-        daemon_variant = _daemon_variant(url)
+    runs: list[ServingRow] = []
+    sweep: list[SweepPoint] = []
+    vectors: dict[str, list[np.ndarray[Any, Any]]] = {}
+    threads: set[int] = set()
+    variants: set[str] = set()
+    done = dict.fromkeys(chosen.cases, 0)
+    for case in chosen.cases:
+        report(f"({case}) {CASES[case]}"[:24], 0.0)
+    with contextlib.ExitStack() as stack:
+        daemon = stack.enter_context(running_daemon()) if "d" in chosen.cases else None
+        url = _daemon_url(daemon) if daemon is not None else ""
+        served = daemon_variant(url) if daemon is not None else variant
         report("loading the model", 1.0)
-        fixtures = _Fixtures(model, runtime, daemon, url)
-        diffs = _vector_diffs(fixtures, model.tokenizer, chosen.lengths[0])
-        rows: list[ServingRow] = []
-        sweep: list[SweepPoint] = []
-        for length in chosen.lengths:
-            points, measured = _measure_length(fixtures, length, chosen, report)
-            sweep += points
-            rows += measured
+        for repeat, case in case_order(chosen.cases, chosen.repeats):
+            label = f"({case}) {CASES[case]}"[:24]
+            command = [sys.executable, "-m", _RUNNER, case, "--variant", variant]
+            command += ["--settings", _settings_json(chosen)]
+            if daemon is not None and case == "d":
+                command += ["--url", url, "--daemon-pid", str(daemon.pid)]
+            finished = done[case]
+
+            def step(count: int, total: int, label: str = label, finished: int = finished) -> None:
+                report(label, (finished + count / max(1, total)) / chosen.repeats)
+
+            document = _measure(case, repeat, command, step, chosen.timeout_s)
+            done[case] += 1
+            report(label, done[case] / chosen.repeats)
+            variants.add(str(document["variant"]))
+            if document.get("intra_op_threads") is not None:
+                threads.add(int(document["intra_op_threads"]))
+            runs += [ServingRow(**row, repeat=repeat) for row in document["rows"]]
+            sweep += [SweepPoint(**point, repeat=repeat) for point in document["sweep"]]
+            if document.get("vector") is not None:
+                vectors.setdefault(case, []).append(np.asarray(document["vector"]))
+    if len(variants) > 1:
+        raise AinosError(f"the cases ran different variants: {', '.join(sorted(variants))}")
     return ServingBenchResult(
         settings=chosen,
         variant=variant,
-        daemon_variant=daemon_variant,
-        intra_op_threads=int(model.session.get_session_options().intra_op_num_threads),
-        vector_max_diff=diffs,
-        rows=rows,
+        daemon_variant=served,
+        intra_op_threads=max(threads, default=0),
+        vector_max_diff=_vector_diffs(vectors),
+        runs=runs,
         sweep=sweep,
+        cpu_count=os.cpu_count() or 1,
+        cpu_model=cpu_model(),
+        wall_s=time.perf_counter() - began,
     )
+
+
+def _vector_diffs(vectors: Mapping[str, Sequence[np.ndarray[Any, Any]]]) -> dict[str, float]:
+    """The largest difference of each case's vectors for the reference text to (a)'s."""
+    if not vectors.get("a"):
+        return {}
+    reference = vectors["a"][0]
+    return {
+        case: max(float(np.abs(v - reference).max()) for v in found)
+        for case, found in vectors.items()
+        if case != "a"
+    }

@@ -9,14 +9,13 @@ half-written manifest. The last tool listing seen of each server is kept in
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ainos._files import write_text_atomically
 from ainos.ai.mcp_registry._builtin import BUILTIN_ID, builtin_entry
 from ainos.ai.mcp_registry._entry import ServerEntry, check_server_id
 from ainos.ai.mcp_registry._manifest import entry_from_manifest, manifest_document, read_json
@@ -24,18 +23,6 @@ from ainos.errors import InvalidArgument, McpRegistryError, McpServerNotFound
 from ainos.paths import cache_dir, config_dir
 
 __all__ = ["McpRegistry"]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class McpRegistry:
@@ -86,7 +73,9 @@ class McpRegistry:
                 f"an MCP server {entry.id!r} is already registered; remove it first, or give "
                 "another id (--id)"
             )
-        _write_atomically(path, json.dumps(manifest_document(entry), indent=2) + "\n")
+        write_text_atomically(
+            path, json.dumps(manifest_document(entry), indent=2) + "\n", parents=True
+        )
         return entry
 
     def update(self, server_id: str, **changes: Any) -> ServerEntry:
@@ -111,7 +100,9 @@ class McpRegistry:
     def save_listing(self, server_id: str, tools: Sequence[Mapping[str, Any]]) -> None:
         """Remember ``tools`` (wire form: name, description, inputSchema …) of a server."""
         document = {"listed_at": time.time(), "tools": [dict(t) for t in tools]}
-        _write_atomically(self._cache / f"{check_server_id(server_id)}.json", json.dumps(document))
+        write_text_atomically(
+            self._cache / f"{check_server_id(server_id)}.json", json.dumps(document), parents=True
+        )
 
     def listing(self, server_id: str) -> list[dict[str, Any]] | None:
         """The last listing saved of a server; None if there is none (or it is unreadable,

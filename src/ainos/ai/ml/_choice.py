@@ -8,13 +8,13 @@ model build, ONNX Runtime version and CPU, and remembered under the cache direct
 from __future__ import annotations
 
 import json
-import os
 import platform
 from collections.abc import Callable
 from pathlib import Path
 
 import onnxruntime
 
+from ainos._files import write_text_atomically
 from ainos.ai.ml._catalog import CatalogEntry
 from ainos.ai.ml._convert import convert_sentence_encoder, model_cache_dir
 from ainos.ai.ml._embedding import EmbeddingModel
@@ -83,7 +83,5 @@ def choose_embedding_variant(
         repeats=3,
     )
     variant, reason = verdict_for(report)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps({"key": key, "variant": variant, "reason": reason}))
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps({"key": key, "variant": variant, "reason": reason}))
     return variant, reason

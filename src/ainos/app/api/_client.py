@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ainos._files import write_text_atomically
 from ainos.errors import (
     AinosError,
     ContextLengthExceeded,
@@ -54,10 +55,8 @@ def endpoint_file(socket_path: Path | None) -> Path:
 
 def publish_endpoint(socket_path: Path | None, url: str) -> None:
     """Written by the daemon once its API listens (replaced whole, never half-written)."""
-    target = endpoint_file(socket_path)
-    partial = target.with_name(f".{target.name}.{os.getpid()}")
-    partial.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
-    partial.replace(target)
+    document = {"url": url, "pid": os.getpid()}
+    write_text_atomically(endpoint_file(socket_path), json.dumps(document))
 
 
 def withdraw_endpoint(socket_path: Path | None) -> None:

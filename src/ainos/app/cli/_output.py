@@ -125,16 +125,7 @@ def optional(value: float | None, fmt: str = "{:.0f}", suffix: str = "") -> str:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """``text`` (ending in a newline) into ``path``, replaced whole: a reader never sees
-    half of it, and a failure leaves no partial file."""
-    import tempfile
+    """``text``, ending in a newline, into ``path`` (``~`` expanded), replaced whole."""
+    from ainos._files import write_text_atomically as write
 
-    path = path.expanduser()
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text if text.endswith("\n") else text + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write(path.expanduser(), text if text.endswith("\n") else text + "\n")

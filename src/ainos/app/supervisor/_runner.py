@@ -10,7 +10,6 @@ measured, not guessed; the model explains and orders them.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ainos._files import write_text_atomically
 from ainos.app.agent import (
     AgentConfig,
     ConversationStore,
@@ -347,9 +347,6 @@ def _write_artifacts(
             finished_at=time.time(),
         )
         text = render_json(report) if path.suffix == ".json" else render_markdown(report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_text(redactor.text(text), encoding="utf-8")
-        partial.replace(path)
+        write_text_atomically(path, redactor.text(text), parents=True)
         written.append(artifact)
     return tuple(written)

@@ -327,21 +327,6 @@ class EmbeddingService:
         )
         return self.run(request, autoload=autoload)
 
-    async def embed_nowait(
-        self,
-        alias: str,
-        texts: Sequence[str],
-        *,
-        client: ClientIdentity | None = None,
-        priority: Priority = Priority.INTERACTIVE,
-        deadline_ms: float | None = None,
-    ) -> EmbeddingResult | None:
-        """:meth:`embed` from an event loop, without a thread (see :meth:`run_nowait`)."""
-        request = embedding_request(
-            alias, texts, client=client, priority=priority, deadline_ms=deadline_ms
-        )
-        return await self.run_nowait(request)
-
     def run(self, request: EmbeddingRequest, *, autoload: bool = True) -> EmbeddingResult:
         """``request``'s vectors, waiting its turn at the model's gate (and its load)."""
         loaded = self._get(request.alias, autoload)

@@ -27,7 +27,8 @@ from ainos.ai.ml.llm import (
     openai_usage,
     prepare_chat,
 )
-from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.api import daemon_api_url
+from ainos.app.cli._daemon import SOCKET_OPTION, progress_reporter
 from ainos.app.cli._inputs import read_json_schema
 from ainos.app.cli._output import emit_json, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
@@ -260,7 +261,7 @@ def _local_runtime(model: str) -> Iterator[Runtime]:
 
 @contextmanager
 def _chat_backend(model: str, socket_path: Path | None) -> Iterator[_Backend]:
-    url = daemon_http_url(socket_path)
+    url = daemon_api_url(socket_path)
     if url is None:
         with _local_runtime(model) as runtime:
             yield _InProcess(runtime)

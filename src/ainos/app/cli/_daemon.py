@@ -1,11 +1,10 @@
-"""What commands that work through the daemon when one runs share: the --socket option,
-finding the daemon's HTTP API, and a progress bar for loads and conversions."""
+"""What commands that work through the daemon when one runs share: the --socket option and
+a progress bar for loads and conversions (``app.api.daemon_api_url`` finds the daemon)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -13,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ainos.app.cli._output import stderr
 
-__all__ = ["SOCKET_OPTION", "daemon_http_url", "progress_reporter"]
+__all__ = ["SOCKET_OPTION", "progress_reporter"]
 
 SOCKET_OPTION = typer.Option(None, "--socket", help="The daemon's control socket.")
 
@@ -43,10 +42,3 @@ def progress_reporter() -> Iterator[Any]:
         yield report
     finally:
         bar.stop()
-
-
-def daemon_http_url(socket_path: Path | None) -> str | None:
-    """The daemon's HTTP API, when a daemon answers and serves one."""
-    from ainos.app.api import daemon_api_url
-
-    return daemon_api_url(socket_path)

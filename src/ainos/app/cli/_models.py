@@ -17,7 +17,8 @@ from ainos.ai.ml import (
     choose_embedding_variant,
     read_gguf_info,
 )
-from ainos.app.cli._daemon import SOCKET_OPTION, daemon_http_url, progress_reporter
+from ainos.app.api import daemon_api_url
+from ainos.app.cli._daemon import SOCKET_OPTION, progress_reporter
 from ainos.app.cli._output import emit_json, human_bytes, stderr, stdout
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import AinosError, InvalidArgument
@@ -35,7 +36,7 @@ def _api(url: str) -> Any:
 
 
 def _loaded_aliases(socket_path: Path | None) -> set[str]:
-    url = daemon_http_url(socket_path)
+    url = daemon_api_url(socket_path)
     if url is None:
         return set()
     return {item["alias"] for item in _api(url).models()}
@@ -177,7 +178,7 @@ def load(
     socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Load a model in the daemon; without a daemon, prepare it (convert and cache) now."""
-    url = daemon_http_url(socket_path)
+    url = daemon_api_url(socket_path)
     if url is not None:
         loaded = _api(url).load_model(alias)
         stderr.print(
@@ -205,7 +206,7 @@ def unload(
     socket_path: Path | None = SOCKET_OPTION,
 ) -> None:
     """Unload a model from the daemon."""
-    url = daemon_http_url(socket_path)
+    url = daemon_api_url(socket_path)
     if url is None:
         raise AinosError("no ainos daemon is running: nothing is loaded")
     _api(url).unload_model(alias)
@@ -222,7 +223,7 @@ def embed(
     """Sentence embeddings of TEXTS (through the daemon when one runs)."""
     if any(not text.strip() for text in texts):
         raise InvalidArgument("texts must not be empty")
-    url = daemon_http_url(socket_path)
+    url = daemon_api_url(socket_path)
     if url is None:
         vectors, counts = _embed_here(model, texts, priority)
         where = "in-process"

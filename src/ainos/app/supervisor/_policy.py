@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from ainos.app.agent import AgentConfig, ApprovalPolicy, ToolBox, ToolCall, ToolSpec
 from ainos.app.agent._approval import simple_commands
 from ainos.app.agent.sandbox import SandboxMode, SandboxPolicy
-from ainos.app.agent.tools import Tool, ToolContext, ToolOutcome
+from ainos.app.agent.tools import Tool, ToolContext, ToolOutcome, action_tool_name
 from ainos.app.supervisor._definition import AgentDefinition
 from ainos.protocol.agent import AgentItem, CommandExecutionItem, ItemStatus, McpToolCallItem
 
@@ -132,7 +132,7 @@ class AgentPolicy:
 
     def _granted(self, name: str, server: str, tool: str) -> bool:
         for entry in self.definition.tools.mcp:
-            if entry == name or _action_tool(entry) == name:
+            if entry == name or action_tool_name(entry) == name:
                 return True
             if server and (entry == server or entry == f"{server}/{tool}"):
                 return True
@@ -185,10 +185,6 @@ class AgentPolicy:
             if name not in refused and all(t.spec.name != name for t in allowed):
                 refused[name] = f"agent {self.definition.name} has no {name} tool"
         return PolicedToolBox(allowed, refused)
-
-
-def _action_tool(action_id: str) -> str:
-    return "action_" + "".join(c if c.isalnum() else "_" for c in action_id)
 
 
 def _starts_with(command: Sequence[str], prefix: Sequence[str]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,13 @@ from ainos.app.supervisor._definition import AgentDefinition
 from ainos.app.supervisor._merge import merge_results
 from ainos.app.supervisor._plan import Plan, plan_tasks
 from ainos.app.supervisor._records import SubAgentResult, SupervisorReport
-from ainos.app.supervisor._runner import EventSink, SubAgentEnv, SubTask, run_subagent
+from ainos.app.supervisor._runner import (
+    EventSink,
+    SubAgentEnv,
+    SubTask,
+    client_name,
+    run_subagent,
+)
 from ainos.errors import InvalidArgument
 from ainos.protocol.scheduler import Priority
 
@@ -158,7 +164,7 @@ class _RegisteredServers:
         ]
         if not entries:
             return []
-        client = f"ainos-agent/{definition.name}"
+        client = client_name(definition.name)
         connections = McpConnections(entries, client_name=client, host=client)
         with self._lock:
             self._opened.append(connections)
@@ -210,7 +216,7 @@ def run_supervisor(
     )
     servers = _RegisteredServers()
     with (
-        _closing(servers),
+        contextlib.closing(servers),
         open_model_source(config, choice, parallel=width) as models,
     ):
         if needs_model:
@@ -237,11 +243,3 @@ def run_supervisor(
     )
     report.planned_by = plan.planned_by
     return report
-
-
-@contextlib.contextmanager
-def _closing(servers: _RegisteredServers) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        servers.close()

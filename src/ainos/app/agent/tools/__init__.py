@@ -6,7 +6,7 @@ result. Failures a model can act on (a missing file, a failing hunk, a denied co
 results, not exceptions: the model reads them and tries something else.
 """
 
-from ainos.app.agent.tools._actions import action_tools, render_outputs
+from ainos.app.agent.tools._actions import action_tool_name, action_tools, render_outputs
 from ainos.app.agent.tools._apply_patch import ApplyPatchTool
 from ainos.app.agent.tools._base import (
     FunctionTool,
@@ -34,6 +34,7 @@ __all__ = [
     "ToolContext",
     "ToolOutcome",
     "UpdatePlanTool",
+    "action_tool_name",
     "action_tools",
     "builtin_tools",
     "cap_text",

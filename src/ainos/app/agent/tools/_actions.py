@@ -17,7 +17,7 @@ from ainos.app.agent.tools._base import (
 )
 
 
-def _tool_name(action_id: str) -> str:
+def action_tool_name(action_id: str) -> str:
     """A tool name from an action id: OpenAI allows [a-zA-Z0-9_-] only."""
     return "action_" + "".join(c if c.isalnum() else "_" for c in action_id)
 
@@ -35,7 +35,7 @@ def action_tools(runtime: Any, excluded: frozenset[str] = frozenset({"Ainos.Code
         properties = {info.name: value_schema(info) for info in definition.get_inputs()}
         required = [info.name for info in definition.get_inputs() if info.required]
         spec = ToolSpec(
-            _tool_name(definition.id),
+            action_tool_name(definition.id),
             f"AI action {definition.id}: {definition.description}",
             {
                 "type": "object",

@@ -163,3 +163,29 @@ def test_user_definitions_take_part(repo: Path, config: AgentConfig, ainos_home:
     env = SubAgentEnv(cwd=repo, config=config, models=ScriptedModels())  # type: ignore[arg-type]
     (result,) = run_tasks([SubTask(agent, "List TODOs")], env, "parallel", 2)
     assert [f.message for f in result.findings] == ["TODO: validate the command before running it"]
+
+
+def test_a_registered_mcp_server_is_used_only_when_granted(repo: Path, config: AgentConfig) -> None:
+    """``tools.mcp`` naming a registered server gives its tools (the agent's own wiring),
+    as a client named for the sub-agent; an agent that names none starts no server."""
+    from tests.ai.mcp_registry.conftest import echo_entry
+
+    from ainos.ai.mcp_registry import McpRegistry
+    from ainos.app.supervisor._supervisor import _RegisteredServers
+
+    McpRegistry().add(echo_entry(disabled_tools=("shout",)))
+    granted = definition(
+        """
+        name: echoer
+        goal: Echo things
+        tools: {mcp: [echo]}
+        """
+    )
+    servers = _RegisteredServers()
+    try:
+        names = {tool.spec.name for tool in servers.tools(granted)}
+        assert {"mcp__echo__echo", "mcp__echo__read_file"} <= names
+        assert "mcp__echo__shout" not in names  # the registry's own filter still applies
+        assert servers.tools(AgentCatalog().get("code-reviewer")) == []
+    finally:
+        servers.close()

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         ModelSource,
         open_model,
         open_model_source,
+        registered_servers,
         start_session,
     )
     from ainos.app.agent.tools import ToolBox, ToolContext, action_tools, builtin_tools
@@ -90,6 +91,7 @@ _EXPORTS = {
     "open_model_source": "_wiring",
     "plan_playbook": "_playbook",
     "project_docs": "_instructions",
+    "registered_servers": "_wiring",
     "start_session": "_wiring",
 }
 
@@ -135,5 +137,6 @@ __all__ = [
     "open_model_source",
     "plan_playbook",
     "project_docs",
+    "registered_servers",
     "start_session",
 ]

@@ -32,7 +32,7 @@ from ainos.protocol.agent import AgentEvent
 from ainos.protocol.scheduler import ClientIdentity, Priority
 
 if TYPE_CHECKING:
-    from ainos.ai.mcp_registry import McpConnections
+    from ainos.ai.mcp_registry import McpConnections, ServerEntry
 
 __all__ = [
     "REALTIME_DEADLINE_MS",
@@ -41,6 +41,7 @@ __all__ = [
     "ModelSource",
     "open_model",
     "open_model_source",
+    "registered_servers",
     "start_session",
 ]
 
@@ -243,7 +244,7 @@ def start_session(
             from ainos.ai.actions import ActionRuntime
 
             found += action_tools(ActionRuntime(client_name=_CLIENT))
-        connections, later = _mcp_servers() if with_mcp else (None, None)
+        connections, later = registered_servers() if with_mcp else (None, None)
         tools = ToolBox(found, later=later)
     history: list[dict[str, Any]] = []
     first_turn = 1
@@ -293,16 +294,21 @@ def start_session(
     return AgentRun(session, thread, store, resumed=resume is not None, mcp=connections)
 
 
-def _mcp_servers() -> tuple[McpConnections | None, Callable[[], list[Tool]] | None]:
-    """Client sessions with every enabled registered MCP server but ainos itself (which
-    would run an agent inside the agent), and what lists their tools on first use."""
+def registered_servers(
+    client: str = _CLIENT, wanted: Callable[[ServerEntry], bool] | None = None
+) -> tuple[McpConnections | None, Callable[[], list[Tool]] | None]:
+    """Client sessions (as ``client``) with every enabled registered MCP server but ainos
+    itself (which would run an agent inside the agent) that ``wanted`` accepts, and what
+    lists their tools on first use (starting the servers)."""
     from ainos.ai.mcp_registry import McpRegistry
 
     registry = McpRegistry()
-    entries = [e for e in registry.entries(builtin=False) if e.enabled]
+    entries = [
+        e for e in registry.entries(builtin=False) if e.enabled and (wanted is None or wanted(e))
+    ]
     if not entries:
         return None, None  # the SDK is not even imported
     from ainos.ai.mcp_registry import McpConnections
 
-    connections = McpConnections(entries, client_name=_CLIENT, host=_CLIENT)
+    connections = McpConnections(entries, client_name=client, host=client)
     return connections, lambda: mcp_tools(connections, registry)

@@ -147,28 +147,23 @@ class _RegisteredServers:
         named = {entry.split("/", 1)[0] for entry in definition.tools.mcp if "." not in entry}
         if not named:
             return []
-        from ainos.ai.mcp_registry import McpConnections, McpRegistry, RemoteEndpoint
-        from ainos.app.agent.tools import mcp_tools
+        from ainos.ai.mcp_registry import RemoteEndpoint, ServerEntry
+        from ainos.app.agent import registered_servers
         from ainos.app.supervisor._policy import host_allowed
 
-        registry = McpRegistry()
-        entries = [
-            e
-            for e in registry.entries(builtin=False)
-            if e.enabled
-            and e.id in named
-            and (
-                not isinstance(e.launch, RemoteEndpoint)
-                or host_allowed(e.launch.url, definition.tools.net.allow)
+        def wanted(entry: ServerEntry) -> bool:
+            launch = entry.launch
+            remote_allowed = not isinstance(launch, RemoteEndpoint) or host_allowed(
+                launch.url, definition.tools.net.allow
             )
-        ]
-        if not entries:
+            return entry.id in named and remote_allowed
+
+        connections, listed = registered_servers(client_name(definition.name), wanted)
+        if connections is None or listed is None:
             return []
-        client = client_name(definition.name)
-        connections = McpConnections(entries, client_name=client, host=client)
         with self._lock:
             self._opened.append(connections)
-        return mcp_tools(connections, registry)
+        return listed()
 
     def close(self) -> None:
         with self._lock:

@@ -18,10 +18,16 @@ from typing import IO
 
 from ainos.errors import AinosError
 
-__all__ = ["PROGRESS_PREFIX", "Exited", "case_order", "run_process"]
+__all__ = ["PROGRESS_PREFIX", "Exited", "case_order", "report_progress", "run_process"]
 
 PROGRESS_PREFIX = "ainos-bench-progress"  # a case's stderr line: PREFIX DONE TOTAL
 _KILL_GRACE_S = 5.0
+
+
+def report_progress(stream: IO[str], done: int, total: int) -> None:
+    """A case's progress line, as :func:`run_process` reads it."""
+    stream.write(f"{PROGRESS_PREFIX} {done} {total}\n")
+    stream.flush()
 
 
 def case_order(cases: Sequence[str], repeats: int) -> list[tuple[int, str]]:

@@ -50,7 +50,7 @@ from ainos.ai.ml import (
 )
 from ainos.ai.ml._catalog import EMBEDDING_VARIANTS
 from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
-from ainos.app.bench._process import PROGRESS_PREFIX
+from ainos.app.bench._process import report_progress
 from ainos.errors import AinosError
 
 __all__ = ["CASES", "PlainBatcher", "main", "run_case", "texts_of_length"]
@@ -588,11 +588,6 @@ def _daemon_case(url: str, daemon_pid: int) -> _Case:
     return _Case(worker, _Meter(processes, _daemon_batches(url)), vector)
 
 
-def _progress(stream: IO[str], done: int, total: int) -> None:
-    stream.write(f"{PROGRESS_PREFIX} {done} {total}\n")
-    stream.flush()
-
-
 def run_case(
     case: str,
     variant: str,
@@ -619,7 +614,7 @@ def run_case(
             sweep += points
             rows.append(best)
             if progress is not None:
-                _progress(progress, len(rows), total)
+                report_progress(progress, len(rows), total)
     else:
         if case == "a":
             chosen = _shared_session_case(_packaged(variant))
@@ -645,7 +640,7 @@ def run_case(
                         _closed_loop(case, length, concurrency, worker, chosen.meter, settings)
                     )
                     if progress is not None:
-                        _progress(progress, len(rows), total)
+                        report_progress(progress, len(rows), total)
         finally:
             chosen.close()
     return {

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ainos.app.bench._process import PROGRESS_PREFIX
+from ainos.app.bench._process import PROGRESS_PREFIX, report_progress
 
 __all__ = [
     "CASES",
@@ -73,8 +73,7 @@ class _Progress:
     def step(self) -> None:
         with self._lock:
             self._done = min(self._total, self._done + 1)
-            self._stream.write(f"{PROGRESS_PREFIX} {self._done} {self._total}\n")
-            self._stream.flush()
+            report_progress(self._stream, self._done, self._total)
 
 
 def _peak_rss_self() -> int:

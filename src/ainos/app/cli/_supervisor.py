@@ -190,12 +190,8 @@ def supervisor(
     socket_path: Path | None = _SOCKET,
 ) -> int:
     """Fan REQUEST out to sub-agents, show their progress, print the merged report."""
-    from ainos.app.supervisor import MERGE_STRATEGIES, SupervisorOptions
+    from ainos.app.supervisor import SupervisorOptions
 
-    if merge not in MERGE_STRATEGIES:
-        raise InvalidArgument(
-            f"unknown merge strategy {merge!r}: expected one of {', '.join(MERGE_STRATEGIES)}"
-        )
     names = tuple(n.strip() for n in (agents or "").split(",") if n.strip())
     if agents is not None and not names:
         raise InvalidArgument("--agents names no agent")

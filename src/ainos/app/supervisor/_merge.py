@@ -33,9 +33,17 @@ from ainos.app.supervisor._records import (
 )
 from ainos.errors import InvalidArgument
 
-__all__ = ["MERGE_STRATEGIES", "merge_results"]
+__all__ = ["MERGE_STRATEGIES", "check_merge", "merge_results"]
 
 MERGE_STRATEGIES = ("concatenate", "voting", "highest_score")
+
+
+def check_merge(merge: str) -> None:
+    """Refuse an unknown merge strategy, naming the choices."""
+    if merge not in MERGE_STRATEGIES:
+        raise InvalidArgument(
+            f"unknown merge strategy {merge!r}: choose one of {', '.join(MERGE_STRATEGIES)}"
+        )
 
 
 @dataclass
@@ -104,10 +112,7 @@ def merge_results(
     finished_at: float,
 ) -> SupervisorReport:
     """One report of the sub-agents' ``results``, merged by ``merge`` (see the module)."""
-    if merge not in MERGE_STRATEGIES:
-        raise InvalidArgument(
-            f"unknown merge strategy {merge!r}: choose one of {', '.join(MERGE_STRATEGIES)}"
-        )
+    check_merge(merge)
     report = SupervisorReport(
         goal=goal,
         strategy=strategy,

@@ -22,7 +22,7 @@ from ainos.app.agent import AgentConfig, ConversationStore, ModelChoice, open_mo
 from ainos.app.agent.tools import Tool
 from ainos.app.supervisor._catalog import AgentCatalog
 from ainos.app.supervisor._definition import AgentDefinition
-from ainos.app.supervisor._merge import merge_results
+from ainos.app.supervisor._merge import check_merge, merge_results
 from ainos.app.supervisor._plan import Plan, plan_tasks
 from ainos.app.supervisor._records import SubAgentResult, SupervisorReport
 from ainos.app.supervisor._runner import (
@@ -67,6 +67,7 @@ class SupervisorOptions:
             raise InvalidArgument(
                 f"unknown strategy {self.strategy!r}: expected one of {', '.join(STRATEGIES)}"
             )
+        check_merge(self.merge)  # before any model loads: a typo costs nothing
         if self.max_parallel is not None and self.max_parallel < 1:
             raise InvalidArgument("--max-parallel must be at least 1")
 

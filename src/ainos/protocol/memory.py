@@ -50,3 +50,13 @@ class MemoryPoolStats(Record):
     cuda_registered: bool = Field(description="True when registered as CUDA pinned host memory.")
     cuda_backend: str | None = Field(default=None, description="cudart or cuda-driver.")
     cuda_reason: str | None = Field(default=None, description="Why it is not registered.")
+    cuda_registered_at: float | None = Field(
+        default=None,
+        description="When it was registered with CUDA (seconds since the epoch); registration "
+        "waits for the first client that uses a GPU, so it is null until then.",
+    )
+    cuda_requested_by: str | None = Field(
+        default=None,
+        description="The client whose registration as a GPU user led to the (single) attempt "
+        "to register with CUDA; null while no such client came.",
+    )

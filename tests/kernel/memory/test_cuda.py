@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ainos.errors import HostRegistrationError
+from ainos.errors import HostRegistrationError, PoolClosed
+from ainos.kernel.control import EmbeddedClient, KernelServices, ServicesConfig
 from ainos.kernel.memory import (
     ArenaMapping,
     CudaDriverRegistrar,
@@ -45,6 +46,7 @@ class FakeCudart:
     register_error: int = 0
     registered: dict[int, tuple[int, int]] = field(default_factory=dict)  # address -> size, flags
     unregistered: list[int] = field(default_factory=list)
+    register_calls: int = 0
 
     def cudaGetDeviceCount(self, count: ctypes._Pointer[ctypes.c_int]) -> int:
         if self.device_count == 0:
@@ -55,6 +57,7 @@ class FakeCudart:
     def cudaHostRegister(
         self, ptr: ctypes.c_void_p, size: ctypes.c_size_t, flags: ctypes.c_uint
     ) -> int:
+        self.register_calls += 1
         if self.register_error:
             return self.register_error
         assert ptr.value is not None
@@ -142,6 +145,7 @@ class FakeCudaDriver:
 def test_cudart_registers_the_whole_arena_portable_and_unregisters_once() -> None:
     fake = FakeCudart()
     pool = PinnedPool(MiB, registrar=CudartRegistrar(fake))
+    assert pool.register_cuda("a GPU client")
     stats = pool.stats()
     assert stats.cuda_registered
     assert stats.cuda_backend == "cudart"
@@ -161,6 +165,7 @@ def test_cudart_failure_leaves_a_working_unregistered_pool(
     fake = FakeCudart(register_error=CUDA_ERROR_OUT_OF_MEMORY)
     with caplog.at_level(logging.WARNING, "ainos.kernel.memory"):
         pool = PinnedPool(MiB, registrar=CudartRegistrar(fake))
+        assert not pool.register_cuda("a GPU client")
     with pool:
         stats = pool.stats()
         assert not stats.cuda_registered
@@ -179,6 +184,7 @@ def test_cudart_without_a_device_is_quietly_unregistered(
 ) -> None:
     with caplog.at_level(logging.DEBUG, "ainos.kernel.memory"):
         pool = PinnedPool(MiB, registrar=CudartRegistrar(FakeCudart(device_count=0)))
+        pool.register_cuda("a GPU client")
     with pool:
         reason = pool.stats().cuda_reason
         assert reason is not None
@@ -208,17 +214,20 @@ def test_driver_failure_releases_the_context_and_names_the_error() -> None:
 def test_driver_pool_round_trip_and_unknown_error_text() -> None:
     fake = FakeCudaDriver()
     with PinnedPool(MiB, registrar=CudaDriverRegistrar(fake)) as pool:
+        pool.register_cuda("a GPU client")
         assert pool.stats().cuda_backend == "cuda-driver"
         assert len(fake.registered) == 1
     assert (fake.registered, fake.retained) == ({}, 0)
     failing = FakeCudaDriver(register_error=999)
     with PinnedPool(MiB, registrar=CudaDriverRegistrar(failing)) as pool:
+        pool.register_cuda("a GPU client")
         assert pool.stats().cuda_reason == "cuMemHostRegister failed: CUDA error 999 (unknown)"
 
 
 def test_driver_without_a_device_is_reported_as_such() -> None:
     fake = FakeCudaDriver(init_error=CUDA_ERROR_NO_DEVICE)
     with PinnedPool(MiB, registrar=CudaDriverRegistrar(fake)) as pool:
+        pool.register_cuda("a GPU client")
         reason = pool.stats().cuda_reason
     assert reason == (
         "no usable CUDA device: cuInit failed: CUDA error 100 (no CUDA-capable device is detected)"
@@ -256,6 +265,7 @@ def test_loader_reports_every_name_it_tried() -> None:
 )
 def test_this_machine_takes_the_no_cuda_path(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, "ainos.kernel.memory"), PinnedPool(MiB) as pool:
+        assert not pool.register_cuda("a GPU client")
         stats = pool.stats()
         handle = pool.alloc(4096, "a")
         pool.view(handle)[:2] = b"ok"
@@ -266,3 +276,82 @@ def test_this_machine_takes_the_no_cuda_path(caplog: pytest.LogCaptureFixture) -
     # Either no library loads, or one loads and finds no device: neither is worth a warning.
     assert stats.cuda_reason.startswith(("no CUDA library", "no usable CUDA device"))
     assert not [r for r in caplog.records if "CUDA" in r.getMessage()]
+
+
+def test_the_pool_waits_for_the_first_gpu_client_and_registers_once() -> None:
+    fake = FakeCudart()
+    with PinnedPool(MiB, registrar=CudartRegistrar(fake)) as pool:
+        pending = pool.stats()
+        assert fake.register_calls == 0  # no CUDA context at creation
+        assert not pending.cuda_registered
+        assert pending.cuda_registered_at is None
+        assert pending.cuda_requested_by is None
+        assert pending.cuda_reason == "not needed yet: no client using a GPU has registered"
+        pool.alloc(4096, "cpu-client")  # the pool works before any registration
+        assert pool.register_cuda("trainer (pid 10)")
+        assert pool.register_cuda("server (pid 11)")
+        assert fake.register_calls == 1
+        stats = pool.stats()
+        assert stats.cuda_registered
+        assert stats.cuda_registered_at is not None
+        assert stats.cuda_requested_by == "trainer (pid 10)"
+        assert stats.cuda_reason is None
+    assert len(fake.unregistered) == 1
+    closed = pool.stats()
+    assert (closed.cuda_registered, closed.cuda_registered_at) == (False, None)
+
+
+def test_a_failed_registration_is_not_retried_by_later_clients() -> None:
+    fake = FakeCudart(register_error=CUDA_ERROR_OUT_OF_MEMORY)
+    with PinnedPool(MiB, registrar=CudartRegistrar(fake)) as pool:
+        assert not pool.register_cuda("first (pid 1)")
+        assert not pool.register_cuda("second (pid 2)")
+        stats = pool.stats()
+    assert fake.register_calls == 1
+    assert stats.cuda_requested_by == "first (pid 1)"
+    assert stats.cuda_registered_at is None
+    assert stats.cuda_reason == "cudaHostRegister failed: CUDA error 2 (out of memory)"
+
+
+def test_a_pool_without_cuda_ignores_gpu_clients() -> None:
+    with PinnedPool(MiB, cuda=False) as pool:
+        assert not pool.register_cuda("gpu (pid 1)")
+        stats = pool.stats()
+    assert stats.cuda_reason == "CUDA registration not requested"
+    assert stats.cuda_requested_by is None
+
+
+def test_a_closed_pool_refuses_registration() -> None:
+    fake = FakeCudart()
+    pool = PinnedPool(MiB, registrar=CudartRegistrar(fake))
+    pool.close()
+    with pytest.raises(PoolClosed):
+        pool.register_cuda("late (pid 1)")
+    assert fake.register_calls == 0
+
+
+def test_the_first_gpu_runtime_registering_with_the_daemon_triggers_registration() -> None:
+    # The real control plane on this machine (no CUDA): the attempt is made for the first
+    # client that says it uses a GPU, recorded with its name, and not made again.
+    config = ServicesConfig(pool_bytes=MiB, lock_pool=False)
+    with KernelServices(config) as services, EmbeddedClient(services) as cpu_client:
+        cpu_client.register_runtime("cpu-only", "onnxruntime")
+        before = cpu_client.get_memory_pool()
+        with EmbeddedClient(services) as gpu_client, EmbeddedClient(services) as second:
+            gpu_client.register_runtime("trainer", "torch", uses_gpu=True)
+            after = gpu_client.get_memory_pool()
+            second.register_runtime("server", "onnxruntime", uses_gpu=True)
+            later = second.get_memory_pool()
+    assert before.cuda_requested_by is None
+    assert before.cuda_reason == "not needed yet: no client using a GPU has registered"
+    assert after.cuda_requested_by == f"trainer (pid {os.getpid()})"
+    assert after.cuda_reason != before.cuda_reason
+    if not (os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/dxg")):
+        assert not after.cuda_registered
+        assert after.cuda_reason is not None
+        assert after.cuda_reason.startswith(("no CUDA library", "no usable CUDA device"))
+    assert (later.cuda_requested_by, later.cuda_reason, later.cuda_registered_at) == (
+        after.cuda_requested_by,
+        after.cuda_reason,
+        after.cuda_registered_at,
+    )

@@ -143,9 +143,15 @@ class ControlClient(ABC):
         name: str,
         runtime: str = "custom",
         default_priority: Priority = Priority.INTERACTIVE,
+        *,
+        uses_gpu: bool = False,
     ) -> RuntimeRegistration:
         params = self._params(
-            "register_runtime", name=name, runtime=runtime, default_priority=default_priority
+            "register_runtime",
+            name=name,
+            runtime=runtime,
+            default_priority=default_priority,
+            uses_gpu=uses_gpu,
         )
         return self._typed("register_runtime", RuntimeRegistration, params)
 

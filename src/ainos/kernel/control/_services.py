@@ -321,6 +321,8 @@ class KernelServices:
         except Exception as exc:  # psutil.NoSuchProcess: the peer is already gone
             raise NotFound(f"process {session.peer.pid} is gone") from exc
         session.registration = registration
+        if params.uses_gpu:  # the pool's CUDA context is made for the first GPU client only
+            self.pool.register_cuda(f"{params.name} (pid {session.peer.pid})")
         return registration
 
     def get_optimized_path(self, params: JobRequirements, session: Session) -> Placement:

@@ -3,11 +3,12 @@
 The daemon owns a :class:`PinnedPool`: a ``memfd`` arena (256 MiB by default), page-locked
 with ``mlock`` when RLIMIT_MEMLOCK allows it (otherwise it runs unlocked and says why, in a
 warning and in :meth:`PinnedPool.stats`), registered as CUDA pinned host memory where a CUDA
-library loads. It sends the arena's descriptor to each client over a Unix socket
-(:func:`send_arena_fd`); the client maps it once (:class:`ArenaMapping`) and from then on an
-input or output crosses the process boundary as a :class:`PinnedHandle` (offset, size, id,
-owner) instead of as bytes. When a client disconnects or dies, :meth:`PinnedPool.free_owner`
-releases everything it held.
+library loads once the first client that uses a GPU needs it (:meth:`PinnedPool.register_cuda`:
+registering creates a CUDA context, which holds GPU memory). It sends the arena's descriptor to
+each client over a Unix socket (:func:`send_arena_fd`); the client maps it once
+(:class:`ArenaMapping`) and from then on an input or output crosses the process boundary as a
+:class:`PinnedHandle` (offset, size, id, owner) instead of as bytes. When a client disconnects
+or dies, :meth:`PinnedPool.free_owner` releases everything it held.
 
 Why a buddy allocator rather than size classes: the pool serves tensors whose sizes range
 from a few KiB to most of the arena and are not known in advance. Size classes need the arena

@@ -8,6 +8,7 @@ import logging
 import mmap
 import operator
 import threading
+import time
 import uuid
 from types import TracebackType
 from typing import Any
@@ -37,6 +38,9 @@ DEFAULT_MIN_BLOCK = 4096
 
 _log = logging.getLogger("ainos.kernel.memory")
 
+_CUDA_PENDING = "not needed yet: no client using a GPU has registered"
+_CUDA_NOT_REQUESTED = "CUDA registration not requested"
+
 
 def _zero(address: int, size: int) -> None:
     """Clear ``size`` bytes at ``address``. Module-level so tests can observe or hold a clear."""
@@ -48,6 +52,10 @@ class PinnedPool:
 
     Thread-safe: one lock guards the allocator and the handle table. ``fd`` is what the
     daemon sends to clients (:func:`send_arena_fd`); they map it with :class:`ArenaMapping`.
+
+    CUDA registration waits for the first client that uses a GPU (:meth:`register_cuda`):
+    registering makes the CUDA library create a context on the GPU, which holds hundreds of
+    MiB of device memory (543 MiB on an H200) that a CPU-only workload never needs.
 
     Freed blocks are zeroed outside the lock (clearing the whole arena takes tens of ms, and
     every other call would wait on it). Meanwhile the block is "being cleared": gone from the
@@ -90,12 +98,20 @@ class PinnedPool:
             self._lock_reason = self._arena.lock() if lock else "page-locking not requested"
             if lock and self._lock_reason is not None:
                 _log.warning("pinned pool runs unlocked: %s", self._lock_reason)
-            self._registrar, self._cuda_reason = register_host_memory(
-                self._arena.address, total, cuda=cuda, registrar=registrar
-            )
         except BaseException:
             self._arena.close()
             raise
+        # Held across a registration (which pins the whole arena, tens of ms) instead of the
+        # mutex, so allocations go on meanwhile; close() takes it first to wait for one.
+        self._cuda_lock = threading.Lock()
+        self._cuda = cuda
+        self._explicit_registrar = registrar
+        self._registrar: HostRegistrar | None = None
+        self._cuda_reason: str | None = (
+            _CUDA_PENDING if cuda or registrar is not None else _CUDA_NOT_REQUESTED
+        )
+        self._cuda_registered_at: float | None = None
+        self._cuda_requested_by: str | None = None
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -225,6 +241,30 @@ class PinnedPool:
                 return sorted(self._handles.values(), key=lambda h: h.handle_id)
             return [self._handles[i] for i in sorted(self._by_owner.get(owner, ()))]
 
+    # -- CUDA ----------------------------------------------------------------------------
+
+    def register_cuda(self, requested_by: str) -> bool:
+        """Register the arena as CUDA pinned host memory, once: the first call tries, later
+        calls (and calls on a pool made with ``cuda=False``) leave it as it is. Returns whether
+        the arena is registered. ``requested_by`` names who needed it, for the stats."""
+        with self._cuda_lock:
+            with self._mutex:
+                self._check_open()
+                if self._cuda_requested_by is not None or self._cuda_reason == _CUDA_NOT_REQUESTED:
+                    return self._registrar is not None
+                self._cuda_requested_by = requested_by
+            registrar, reason = register_host_memory(
+                self._arena.address,
+                self._allocator.total,
+                cuda=self._cuda,
+                registrar=self._explicit_registrar,
+            )
+            with self._mutex:
+                self._registrar, self._cuda_reason = registrar, reason
+                if registrar is not None:
+                    self._cuda_registered_at = time.time()
+            return registrar is not None
+
     # -- access --------------------------------------------------------------------------
 
     def view(self, handle: PinnedHandle) -> memoryview:
@@ -272,6 +312,8 @@ class PinnedPool:
                 cuda_registered=self._registrar is not None,
                 cuda_backend=self._registrar.backend if self._registrar else None,
                 cuda_reason=self._cuda_reason,
+                cuda_registered_at=self._cuda_registered_at,
+                cuda_requested_by=self._cuda_requested_by,
             )
 
     def close(self) -> None:
@@ -281,7 +323,7 @@ class PinnedPool:
         clients' own mappings are untouched. Waits for clears in flight (they write through
         the arena's raw address, which must stay mapped); new frees are refused meanwhile.
         """
-        with self._mutex:
+        with self._cuda_lock, self._mutex:
             self._closed = True
             while self._clearing:
                 self._cleared.wait()
@@ -294,7 +336,8 @@ class PinnedPool:
                 except HostRegistrationError as error:
                     _log.warning("pinned pool: %s", error)
                 self._registrar = None
-                self._cuda_reason = "pool closed"
+                self._cuda_registered_at = None
+            self._cuda_reason = "pool closed"
             self._arena.close()
             self._lock_reason = "pool closed"
 

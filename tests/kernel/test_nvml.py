@@ -5,7 +5,13 @@ from typing import Any
 
 import pytest
 
-from ainos.kernel.nvml import open_nvml, throttle_reason_names
+from ainos.kernel.nvml import (
+    SLOW_FIELDS,
+    SlowField,
+    SlowReading,
+    open_nvml,
+    throttle_reason_names,
+)
 
 
 def test_no_pynvml_driver_means_no_gpus(fake_pynvml_factory: Any) -> None:
@@ -46,6 +52,8 @@ def test_sample_reads_every_field_in_bytes_and_watts(fake_pynvml: Any) -> None:
     assert gpu.pcie_rx_bytes_per_second == 2048 * 1024
     assert gpu.throttle_reasons == ["sw_power_cap", "sw_thermal_slowdown"]
     assert (gpu.ecc_errors_corrected, gpu.ecc_errors_uncorrected) == (3, 0)
+    assert gpu.power_limit_watts == 400.0
+    assert gpu.slow_field_ages_seconds is None  # read just now, not taken from elsewhere
 
 
 def test_unsupported_fields_are_absent_not_zero(
@@ -85,3 +93,77 @@ def test_close_shuts_nvml_down(fake_pynvml: Any) -> None:
 def test_throttle_reason_names() -> None:
     assert throttle_reason_names(0) == []
     assert throttle_reason_names(0x1 | 0x40) == ["gpu_idle", "hw_thermal_slowdown"]
+
+
+def test_what_never_changes_is_read_once(fake_pynvml: Any) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    for _ in range(3):
+        nvml.sample([{}])
+    nvml.devices()
+    for function in ("nvmlDeviceGetName", "nvmlDeviceGetUUID", "nvmlDeviceGetPciInfo"):
+        assert fake_pynvml.calls[function] == 1
+    assert fake_pynvml.calls["nvmlSystemGetDriverVersion"] == 1
+    assert fake_pynvml.calls["nvmlDeviceGetCudaComputeCapability"] == 1
+    assert fake_pynvml.calls["nvmlDeviceGetUtilizationRates"] == 3
+
+
+def test_a_sample_given_slow_readings_makes_no_slow_call_and_says_their_age(
+    fake_pynvml: Any,
+) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    readings: dict[SlowField, SlowReading] = {
+        "pcie_rx_bytes_per_second": SlowReading(4096, read_at=100.0),
+        "ecc_errors_corrected": SlowReading(None, read_at=98.5),  # read: not offered
+    }
+    (gpu,) = nvml.sample([readings], now=100.25)
+    assert fake_pynvml.calls["nvmlDeviceGetPcieThroughput"] == 0
+    assert fake_pynvml.calls["nvmlDeviceGetTotalEccErrors"] == 0
+    assert fake_pynvml.calls["nvmlDeviceGetEnforcedPowerLimit"] == 0
+    assert gpu.pcie_rx_bytes_per_second == 4096
+    assert gpu.pcie_tx_bytes_per_second is None  # not read yet: absent, and no age
+    assert gpu.ecc_errors_corrected is None
+    assert gpu.slow_field_ages_seconds == {
+        "pcie_rx_bytes_per_second": 0.25,
+        "ecc_errors_corrected": 1.75,
+    }
+    assert gpu.utilization_percent == 35  # the quick fields are read now
+
+
+def test_each_slow_field_is_one_call(fake_pynvml: Any) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    values = {name: nvml.read_slow_field(0, name) for name in SLOW_FIELDS}
+    assert values == {
+        "pcie_rx_bytes_per_second": 2048 * 1024,
+        "pcie_tx_bytes_per_second": 1024 * 1024,
+        "ecc_errors_corrected": 3,
+        "ecc_errors_uncorrected": 0,
+        "power_limit_watts": 400.0,
+    }
+    assert fake_pynvml.calls["nvmlDeviceGetPcieThroughput"] == 2
+
+
+def test_every_call_can_be_timed(fake_pynvml: Any) -> None:
+    nvml = open_nvml(fake_pynvml)
+    assert nvml is not None
+    timed: list[tuple[str, float]] = []
+    nvml.on_call = lambda function, seconds: timed.append((function, seconds))
+    nvml.sample([{}])
+    nvml.read_slow_field(0, "power_limit_watts")
+    names = [function for function, _ in timed]
+    assert names.count("nvmlDeviceGetClockInfo") == 2
+    assert names[-1] == "nvmlDeviceGetEnforcedPowerLimit"
+    assert all(seconds >= 0 for _, seconds in timed)
+
+
+def test_a_lost_gpu_reads_as_absent_fields(fake_pynvml_factory: Any, fake_gpu_factory: Any) -> None:
+    gpu = fake_gpu_factory()
+    nvml = open_nvml(fake_pynvml_factory([gpu], latencies={}))
+    assert nvml is not None
+    gpu.lost = True
+    (stats,) = nvml.sample()
+    assert stats.name == "NVIDIA Fake A100"  # known from when it was there
+    assert stats.utilization_percent is None
+    assert stats.pcie_rx_bytes_per_second is None

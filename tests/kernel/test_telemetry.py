@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from ainos.kernel.telemetry import (
     MetricFamily,
     RingBuffer,
     Sampler,
+    SlowFieldPoller,
     render,
     sampler_families,
     snapshot_families,
@@ -129,3 +132,109 @@ def test_exposition_escapes_and_formats_values() -> None:
     assert parsed.samples[0].value == math.inf
     assert parsed.samples[1].value == 0.25
     assert render([MetricFamily("empty", "gauge", "nothing")]) == ""
+
+
+def _samples_until(
+    sampler: Sampler, done: Callable[[StatsSnapshot], bool], most: int = 1000
+) -> StatsSnapshot:
+    """The first sample (of at most ``most`` more) for which ``done`` holds."""
+    seen = sampler.samples_taken
+    for _ in range(most):
+        snapshot = sampler.wait_for_sample(after=seen)
+        seen = sampler.samples_taken
+        if done(snapshot):
+            return snapshot
+    raise AssertionError(f"no sample of {most} met the condition")
+
+
+def test_ticks_go_on_while_a_pcie_read_is_in_flight(fake_pynvml: Any) -> None:
+    pcie = fake_pynvml.hold("nvmlDeviceGetPcieThroughput")
+    with Sampler(rate_hz=200.0, nvml=open_nvml(fake_pynvml)) as sampler:
+        assert pcie.entered.wait(5.0)
+        before = sampler.samples_taken
+        try:
+            blocked = sampler.wait_for_sample(after=before + 10)
+        finally:  # a tick stuck behind the read must fail the test, not hang it
+            pcie.release()
+        # Ten ticks later the one PCIe read is still held: the ticks did not wait for it.
+        assert fake_pynvml.calls["nvmlDeviceGetPcieThroughput"] == 1
+        (gpu,) = blocked.gpus
+        assert gpu.pcie_rx_bytes_per_second is None
+        assert gpu.utilization_percent == 35
+        # The quick slow fields were read before the blocking ones, and say how old they are.
+        assert gpu.ecc_errors_corrected == 3
+        assert gpu.power_limit_watts == 400.0
+        ages = gpu.slow_field_ages_seconds
+        assert ages is not None
+        assert set(ages) == {"ecc_errors_corrected", "ecc_errors_uncorrected", "power_limit_watts"}
+        assert all(age >= 0 for age in ages.values())
+        done = _samples_until(sampler, lambda s: s.gpus[0].pcie_tx_bytes_per_second is not None)
+    (gpu,) = done.gpus
+    assert (gpu.pcie_rx_bytes_per_second, gpu.pcie_tx_bytes_per_second) == (2048 * 1024, 1024**2)
+    assert gpu.slow_field_ages_seconds is not None
+    assert "pcie_tx_bytes_per_second" in gpu.slow_field_ages_seconds
+    assert sampler.errors == sampler.slow_field_errors == 0
+    assert sampler.sample_cpu_seconds == sampler.tick_cpu_seconds + sampler.slow_field_cpu_seconds
+
+
+def test_stopping_waits_for_the_one_slow_call_in_flight_only(
+    fake_pynvml_factory: Any, fake_gpu_factory: Any
+) -> None:
+    fake = fake_pynvml_factory([fake_gpu_factory() for _ in range(4)])
+    pcie = fake.hold("nvmlDeviceGetPcieThroughput")
+    poller = SlowFieldPoller(open_nvml(fake))
+    poller.start()
+    assert pcie.entered.wait(5.0)
+    poller.request_stop()
+    pcie.release()
+    poller.join()
+    assert not poller.running
+    # The quick fields of all four GPUs came first, then the one PCIe read in flight; none
+    # of the seven other PCIe reads was started after the stop.
+    assert fake.calls["nvmlDeviceGetPcieThroughput"] == 1
+    assert poller.reads == 3 * 4 + 1
+
+
+def test_stopping_the_sampler_stops_its_slow_field_thread(fake_pynvml: Any) -> None:
+    sampler = Sampler(rate_hz=100.0, nvml=open_nvml(fake_pynvml)).start()
+    _samples_until(sampler, lambda s: s.gpus[0].pcie_rx_bytes_per_second is not None)
+    sampler.stop()
+    assert "ainos-telemetry-slow" not in {t.name for t in threading.enumerate()}
+    calls = sum(fake_pynvml.calls.values())
+    sampler.start()  # and it starts again
+    sampler.wait_for_sample(after=sampler.samples_taken)
+    sampler.stop()
+    assert sum(fake_pynvml.calls.values()) > calls
+
+
+def test_a_lost_gpu_or_a_broken_read_does_not_stop_sampling(
+    fake_pynvml_factory: Any, fake_gpu_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    healthy, broken = fake_gpu_factory(), fake_gpu_factory(name="NVIDIA Fake L4")
+    broken.failures["pcie"] = RuntimeError("the driver returned garbage")
+    fake = fake_pynvml_factory([healthy, broken])
+    with Sampler(rate_hz=100.0, nvml=open_nvml(fake)) as sampler:
+        _samples_until(sampler, lambda _: sampler.slow_field_errors >= 2)
+        assert "the driver returned garbage" in caplog.text
+        healthy.lost = True  # gpu:0 falls off the bus
+        snapshot = _samples_until(sampler, lambda s: s.gpus[0].pcie_rx_bytes_per_second is None)
+        assert sampler.running
+    lost, other = snapshot.gpus
+    assert lost.utilization_percent is None
+    assert lost.slow_field_ages_seconds is not None  # read again: absent now, not stale
+    assert "pcie_rx_bytes_per_second" in lost.slow_field_ages_seconds
+    assert other.utilization_percent == 35
+    assert other.pcie_rx_bytes_per_second is None  # its reads fail: no value, and no age
+    assert "pcie_rx_bytes_per_second" not in (other.slow_field_ages_seconds or {})
+    assert other.ecc_errors_corrected == 3
+    assert sampler.errors == 0
+
+
+def test_prometheus_export_has_slow_field_ages_and_the_power_limit(fake_pynvml: Any) -> None:
+    with Sampler(rate_hz=100.0, nvml=open_nvml(fake_pynvml)) as sampler:
+        snapshot = _samples_until(sampler, lambda s: s.gpus[0].power_limit_watts is not None)
+    families = _parse(render(snapshot_families(snapshot, hostname="h")))
+    assert families["DCGM_FI_DEV_ENFORCED_POWER_LIMIT"].samples[0].value == 400.0
+    ages = families["ainos_gpu_slow_field_age_seconds"].samples
+    assert "power_limit_watts" in {s.labels["field"] for s in ages}
+    assert all(s.labels["gpu"] == "0" and s.value >= 0 for s in ages)

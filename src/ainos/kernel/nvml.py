@@ -2,8 +2,11 @@
 
 The ``pynvml`` module (package ``nvidia-ml-py``) is optional at run time: with no library
 or no driver there are simply no GPUs. Every reading is taken on its own, so a field the
-GPU does not support is absent (``None``) instead of failing the whole sample. Tests pass
-a fake module with the same functions in place of ``pynvml``.
+GPU does not support is absent (``None``) instead of failing the whole sample. What never
+changes (name, UUID, bus id, total memory, compute capability, driver) is read once; the
+slow fields (:data:`SLOW_FIELDS`) are read one at a time by whoever keeps them fresh, so a
+sample need not wait for them. Tests and benches pass a fake module with the same functions
+in place of ``pynvml`` (``ainos.kernel._fake_nvml``).
 """
 
 from __future__ import annotations
@@ -11,15 +14,24 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from ainos.protocol import Device, DeviceKind, GpuStats
 
-__all__ = ["GpuHandle", "Nvml", "open_nvml"]
+__all__ = [
+    "SLOW_FIELDS",
+    "CallObserver",
+    "GpuHandle",
+    "Nvml",
+    "SlowField",
+    "SlowReading",
+    "open_nvml",
+    "throttle_reason_names",
+]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -37,7 +49,6 @@ _THROTTLE_REASONS: tuple[tuple[int, str], ...] = (
     (0x0100, "display_clock_setting"),
 )
 
-_MIB = 1024 * 1024
 _KIB = 1024
 
 
@@ -51,18 +62,69 @@ class GpuHandle:
     handle: object
 
 
+# The GpuStats fields read on a cadence of their own rather than in every sample: PCIe
+# throughput blocks for NVML's 20 ms sampling window, the enforced power limit is a firmware
+# round trip, and ECC counters only move when memory fails.
+SlowField = Literal[
+    "pcie_rx_bytes_per_second",
+    "pcie_tx_bytes_per_second",
+    "ecc_errors_corrected",
+    "ecc_errors_uncorrected",
+    "power_limit_watts",
+]
+SLOW_FIELDS: tuple[SlowField, ...] = get_args(SlowField)
+
+
+@dataclass(frozen=True)
+class SlowReading:
+    """One slow field of one GPU: its value (None: NVML did not offer it) and when it was read
+    (wall clock, as a snapshot's timestamp)."""
+
+    value: float | None  # an int for counters and rates
+    read_at: float
+
+
+@dataclass(frozen=True)
+class _StaticInfo:
+    """What does not change while the driver is loaded: read once, when NVML opens."""
+
+    name: str
+    uuid: str | None
+    pci_bus_id: str | None
+    memory_total_bytes: int | None
+    compute_capability: str | None
+
+
+def _int(value: float | None) -> int | None:
+    return int(value) if value is not None else None
+
+
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+CallObserver = Callable[[str, float], None]  # (NVML function, seconds it took)
+
+
 class Nvml:
-    """An initialised NVML library. Obtain one with :func:`open_nvml`."""
+    """An initialised NVML library. Obtain one with :func:`open_nvml`.
+
+    Thread-safe: NVML is, and after opening this object only reads its own state.
+    """
 
     def __init__(self, lib: ModuleType | Any) -> None:
         self._lib = lib
-        self._lock = threading.Lock()  # NVML is thread-safe, but our handle cache is not
         count = lib.nvmlDeviceGetCount()
         self._handles = [GpuHandle(i, lib.nvmlDeviceGetHandleByIndex(i)) for i in range(count)]
+        # Set to time every NVML call (``ainos bench telemetry``); None costs one check a call.
+        self.on_call: CallObserver | None = None
+        # Newer drivers renamed "throttle reasons" to "clocks event reasons".
+        self._throttle_reader: Callable[[object], int] | None = getattr(
+            lib, "nvmlDeviceGetCurrentClocksEventReasons", None
+        ) or getattr(lib, "nvmlDeviceGetCurrentClocksThrottleReasons", None)
+        driver = self._read(lib.nvmlSystemGetDriverVersion)
+        self._driver_version = _text(driver) if driver is not None else None
+        self._static = [self._read_static(gpu) for gpu in self._handles]
 
     @property
     def gpu_count(self) -> int:
@@ -70,80 +132,99 @@ class Nvml:
 
     def _read(self, function: Callable[..., _T], *args: object) -> _T | None:
         """One NVML call; an unsupported or failing field is absent, not an error."""
+        observer = self.on_call
+        started = time.perf_counter() if observer is not None else 0.0
         try:
-            return function(*args)
+            value: _T | None = function(*args)
         except self._lib.NVMLError as exc:
             _log.debug("NVML %s%s: %s", getattr(function, "__name__", function), args, exc)
-            return None
+            value = None
+        if observer is not None:
+            observer(getattr(function, "__name__", repr(function)), time.perf_counter() - started)
+        return value
 
-    def _name(self, gpu: GpuHandle) -> str:
-        name = self._read(self._lib.nvmlDeviceGetName, gpu.handle)
-        return _text(name) if name is not None else f"NVIDIA GPU {gpu.index}"
-
-    def _uuid(self, gpu: GpuHandle) -> str | None:
-        uuid = self._read(self._lib.nvmlDeviceGetUUID, gpu.handle)
-        return _text(uuid) if uuid is not None else None
+    def _read_static(self, gpu: GpuHandle) -> _StaticInfo:
+        lib = self._lib
+        name = self._read(lib.nvmlDeviceGetName, gpu.handle)
+        uuid = self._read(lib.nvmlDeviceGetUUID, gpu.handle)
+        pci = self._read(lib.nvmlDeviceGetPciInfo, gpu.handle)
+        memory = self._read(lib.nvmlDeviceGetMemoryInfo, gpu.handle)
+        capability = self._read(lib.nvmlDeviceGetCudaComputeCapability, gpu.handle)
+        return _StaticInfo(
+            name=_text(name) if name is not None else f"NVIDIA GPU {gpu.index}",
+            uuid=_text(uuid) if uuid is not None else None,
+            pci_bus_id=_text(pci.busId) if pci is not None else None,
+            memory_total_bytes=int(memory.total) if memory is not None else None,
+            compute_capability=(
+                f"{capability[0]}.{capability[1]}" if capability is not None else None
+            ),
+        )
 
     def devices(self) -> list[Device]:
-        lib = self._lib
-        driver = self._read(lib.nvmlSystemGetDriverVersion)
         devices = []
-        for gpu in self._handles:
-            memory = self._read(lib.nvmlDeviceGetMemoryInfo, gpu.handle)
-            pci = self._read(lib.nvmlDeviceGetPciInfo, gpu.handle)
-            capability = self._read(lib.nvmlDeviceGetCudaComputeCapability, gpu.handle)
-            power_limit = self._read(lib.nvmlDeviceGetEnforcedPowerLimit, gpu.handle)
+        for gpu, static in zip(self._handles, self._static, strict=True):
+            power_limit = self.read_slow_field(gpu.index, "power_limit_watts")
             devices.append(
                 Device(
                     id=f"gpu:{gpu.index}",
                     kind=DeviceKind.GPU,
                     index=gpu.index,
-                    name=self._name(gpu),
+                    name=static.name,
                     vendor="NVIDIA",
                     source="nvml",
-                    memory_total_bytes=int(memory.total) if memory is not None else None,
-                    uuid=self._uuid(gpu),
-                    pci_bus_id=_text(pci.busId) if pci is not None else None,
-                    driver_version=_text(driver) if driver is not None else None,
-                    compute_capability=(
-                        f"{capability[0]}.{capability[1]}" if capability is not None else None
-                    ),
-                    power_limit_watts=power_limit / 1000 if power_limit is not None else None,
+                    memory_total_bytes=static.memory_total_bytes,
+                    uuid=static.uuid,
+                    pci_bus_id=static.pci_bus_id,
+                    driver_version=self._driver_version,
+                    compute_capability=static.compute_capability,
+                    power_limit_watts=float(power_limit) if power_limit is not None else None,
                 )
             )
         return devices
 
-    def sample(self) -> list[GpuStats]:
-        return [self._sample_one(gpu) for gpu in self._handles]
+    def sample(
+        self,
+        slow: Sequence[Mapping[SlowField, SlowReading]] | None = None,
+        *,
+        now: float | None = None,
+    ) -> list[GpuStats]:
+        """Every GPU's readings. The quick ones are taken now; the slow ones come from ``slow``
+        (per GPU, the latest reading of each field, e.g. a slow-field poller's) with their age
+        at ``now``; without ``slow`` they are read now too, which blocks for tens of ms."""
+        taken_at = time.time() if now is None else now
+        stats = []
+        for gpu in self._handles:
+            values: dict[SlowField, float | None]
+            ages: dict[str, float] | None
+            if slow is None:
+                values = {name: self.read_slow_field(gpu.index, name) for name in SLOW_FIELDS}
+                ages = None
+            else:
+                readings = slow[gpu.index] if gpu.index < len(slow) else {}
+                values = {name: reading.value for name, reading in readings.items()}
+                ages = {name: max(0.0, taken_at - r.read_at) for name, r in readings.items()}
+            stats.append(self._sample_one(gpu, values, ages))
+        return stats
 
-    def _sample_one(self, gpu: GpuHandle) -> GpuStats:
-        lib, handle = self._lib, gpu.handle
+    def _sample_one(
+        self,
+        gpu: GpuHandle,
+        slow: Mapping[SlowField, float | None],
+        ages: dict[str, float] | None,
+    ) -> GpuStats:
+        lib, handle, static = self._lib, gpu.handle, self._static[gpu.index]
         memory = self._read(lib.nvmlDeviceGetMemoryInfo, handle)
         rates = self._read(lib.nvmlDeviceGetUtilizationRates, handle)
         power_mw = self._read(lib.nvmlDeviceGetPowerUsage, handle)
         temperature = self._read(lib.nvmlDeviceGetTemperature, handle, lib.NVML_TEMPERATURE_GPU)
         sm_clock = self._read(lib.nvmlDeviceGetClockInfo, handle, lib.NVML_CLOCK_SM)
         mem_clock = self._read(lib.nvmlDeviceGetClockInfo, handle, lib.NVML_CLOCK_MEM)
-        # NVML reports PCIe throughput in KB/s over its last 20 ms window.
-        rx_kb = self._read(lib.nvmlDeviceGetPcieThroughput, handle, lib.NVML_PCIE_UTIL_RX_BYTES)
-        tx_kb = self._read(lib.nvmlDeviceGetPcieThroughput, handle, lib.NVML_PCIE_UTIL_TX_BYTES)
-        throttle = self._throttle_mask(handle)
-        ecc_corrected = self._read(
-            lib.nvmlDeviceGetTotalEccErrors,
-            handle,
-            lib.NVML_MEMORY_ERROR_TYPE_CORRECTED,
-            lib.NVML_VOLATILE_ECC,
-        )
-        ecc_uncorrected = self._read(
-            lib.nvmlDeviceGetTotalEccErrors,
-            handle,
-            lib.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
-            lib.NVML_VOLATILE_ECC,
-        )
+        reader = self._throttle_reader
+        throttle = self._read(reader, handle) if reader is not None else None
         return GpuStats(
             index=gpu.index,
-            name=self._name(gpu),
-            uuid=self._uuid(gpu),
+            name=static.name,
+            uuid=static.uuid,
             utilization_percent=float(rates.gpu) if rates is not None else None,
             memory_utilization_percent=float(rates.memory) if rates is not None else None,
             memory_used_bytes=int(memory.used) if memory is not None else None,
@@ -152,20 +233,40 @@ class Nvml:
             temperature_celsius=float(temperature) if temperature is not None else None,
             sm_clock_mhz=sm_clock,
             memory_clock_mhz=mem_clock,
-            pcie_rx_bytes_per_second=rx_kb * _KIB if rx_kb is not None else None,
-            pcie_tx_bytes_per_second=tx_kb * _KIB if tx_kb is not None else None,
             throttle_reasons_mask=throttle,
             throttle_reasons=throttle_reason_names(throttle) if throttle is not None else None,
-            ecc_errors_corrected=ecc_corrected,
-            ecc_errors_uncorrected=ecc_uncorrected,
+            pcie_rx_bytes_per_second=_int(slow.get("pcie_rx_bytes_per_second")),
+            pcie_tx_bytes_per_second=_int(slow.get("pcie_tx_bytes_per_second")),
+            ecc_errors_corrected=_int(slow.get("ecc_errors_corrected")),
+            ecc_errors_uncorrected=_int(slow.get("ecc_errors_uncorrected")),
+            power_limit_watts=slow.get("power_limit_watts"),
+            slow_field_ages_seconds=ages or None,
         )
 
-    def _throttle_mask(self, handle: object) -> int | None:
-        # Newer drivers renamed "throttle reasons" to "clocks event reasons".
-        reader = getattr(self._lib, "nvmlDeviceGetCurrentClocksEventReasons", None) or getattr(
-            self._lib, "nvmlDeviceGetCurrentClocksThrottleReasons", None
-        )
-        return self._read(reader, handle) if reader is not None else None
+    def read_slow_field(self, index: int, name: SlowField) -> float | None:
+        """One slow field of GPU ``index``, read now (one NVML call; PCIe blocks ~21 ms)."""
+        lib, handle = self._lib, self._handles[index].handle
+        if name == "pcie_rx_bytes_per_second" or name == "pcie_tx_bytes_per_second":
+            # NVML reports PCIe throughput in KB/s over its last 20 ms window.
+            counter = (
+                lib.NVML_PCIE_UTIL_RX_BYTES
+                if name == "pcie_rx_bytes_per_second"
+                else lib.NVML_PCIE_UTIL_TX_BYTES
+            )
+            kb = self._read(lib.nvmlDeviceGetPcieThroughput, handle, counter)
+            return int(kb) * _KIB if kb is not None else None
+        if name == "ecc_errors_corrected" or name == "ecc_errors_uncorrected":
+            error_type = (
+                lib.NVML_MEMORY_ERROR_TYPE_CORRECTED
+                if name == "ecc_errors_corrected"
+                else lib.NVML_MEMORY_ERROR_TYPE_UNCORRECTED
+            )
+            count = self._read(
+                lib.nvmlDeviceGetTotalEccErrors, handle, error_type, lib.NVML_VOLATILE_ECC
+            )
+            return int(count) if count is not None else None
+        milliwatts = self._read(lib.nvmlDeviceGetEnforcedPowerLimit, handle)
+        return milliwatts / 1000 if milliwatts is not None else None
 
     def free_memory(self, index: int) -> int | None:
         memory = self._read(self._lib.nvmlDeviceGetMemoryInfo, self._handles[index].handle)

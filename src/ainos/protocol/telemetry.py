@@ -41,6 +41,15 @@ class GpuStats(Record):
     throttle_reasons: list[str] | None = None
     ecc_errors_corrected: int | None = None
     ecc_errors_uncorrected: int | None = None
+    power_limit_watts: float | None = Field(
+        default=None, description="The power limit the driver enforces."
+    )
+    slow_field_ages_seconds: dict[str, float] | None = Field(
+        default=None,
+        description="How old each field read on its own slower cadence (PCIe throughput, ECC "
+        "counters, power limit) was at the snapshot's time, in seconds, by field name; a slow "
+        "field not read yet is absent here and in the record.",
+    )
 
 
 class StatsSnapshot(Record):

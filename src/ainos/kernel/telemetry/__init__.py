@@ -10,8 +10,10 @@ from ainos.kernel.telemetry._exposition import (
 from ainos.kernel.telemetry._prometheus import sampler_families, snapshot_families
 from ainos.kernel.telemetry._ring import RingBuffer
 from ainos.kernel.telemetry._sampler import DEFAULT_RATE_HZ, Sampler
+from ainos.kernel.telemetry._slow_fields import CADENCE_SECONDS, SlowFieldPoller
 
 __all__ = [
+    "CADENCE_SECONDS",
     "CONTENT_TYPE",
     "DEFAULT_RATE_HZ",
     "MetricFamily",
@@ -19,6 +21,7 @@ __all__ = [
     "RingBuffer",
     "Sample",
     "Sampler",
+    "SlowFieldPoller",
     "render",
     "sampler_families",
     "snapshot_families",

@@ -22,6 +22,7 @@ _GPU_GAUGES: tuple[tuple[str, str, str], ...] = (
     ("DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", "temperature_celsius"),
     ("DCGM_FI_DEV_SM_CLOCK", "SM clock frequency (in MHz).", "sm_clock_mhz"),
     ("DCGM_FI_DEV_MEM_CLOCK", "Memory clock frequency (in MHz).", "memory_clock_mhz"),
+    ("DCGM_FI_DEV_ENFORCED_POWER_LIMIT", "Enforced power limit (in W).", "power_limit_watts"),
     (
         "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS",
         "Current clock throttle reasons (bitmask).",
@@ -59,8 +60,15 @@ def _gpu_families(gpus: list[GpuStats], hostname: str) -> list[MetricFamily]:
     dbe = MetricFamily(
         "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "counter", "Volatile double-bit ECC errors."
     )
+    age = MetricFamily(
+        "ainos_gpu_slow_field_age_seconds",
+        "gauge",
+        "Age of a GPU field read on its own slower cadence, at the snapshot's time.",
+    )
     for gpu in gpus:
         labels = _gpu_labels(gpu, hostname)
+        for field_name, seconds in (gpu.slow_field_ages_seconds or {}).items():
+            age.add(seconds, field=field_name, **labels)
         if gpu.memory_used_bytes is not None:
             used.add(gpu.memory_used_bytes // _MIB, **labels)
         if gpu.memory_total_bytes is not None:
@@ -75,7 +83,7 @@ def _gpu_families(gpus: list[GpuStats], hostname: str) -> list[MetricFamily]:
             sbe.add(gpu.ecc_errors_corrected, **labels)
         if gpu.ecc_errors_uncorrected is not None:
             dbe.add(gpu.ecc_errors_uncorrected, **labels)
-    return [*families, used, free, total, rx, tx, sbe, dbe]
+    return [*families, used, free, total, rx, tx, sbe, dbe, age]
 
 
 def snapshot_families(snapshot: StatsSnapshot, hostname: str | None = None) -> list[MetricFamily]:

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from ainos.kernel.control._jsonrpc import Invalid, Request, encode, parse_line
+from ainos.kernel.control._jsonrpc import Invalid, Request, encode, encode_reply, parse_line
+from ainos.kernel.control._limits import MAX_JSON_DEPTH, MAX_REPLY_BYTES
 from ainos.protocol.control import ErrorCode
 
 
@@ -70,3 +71,32 @@ def test_encode_is_one_line() -> None:
     data = encode({"jsonrpc": "2.0", "id": 1, "result": {"text": "a\nb"}})
     assert data.endswith(b"\n")
     assert data.count(b"\n") == 1
+
+
+def test_nesting_up_to_the_limit_parses_and_deeper_is_a_parse_error() -> None:
+    def nested(depth: int) -> bytes:
+        # The request object itself and its params are two of the levels.
+        inner = "[" * (depth - 2) + "]" * (depth - 2)
+        return f'{{"jsonrpc":"2.0","id":1,"method":"m","params":{{"v":{inner}}}}}'.encode()
+
+    (request,) = parse_line(nested(MAX_JSON_DEPTH))
+    assert isinstance(request, Request)
+    assert _error_code(parse_line(nested(MAX_JSON_DEPTH + 1))) == ErrorCode.PARSE_ERROR
+
+
+def test_a_reply_that_cannot_be_encoded_is_an_internal_error_for_its_id() -> None:
+    reply = json.loads(encode_reply({"jsonrpc": "2.0", "id": 3, "result": float("nan")}))
+    assert reply["id"] == 3
+    assert reply["error"]["code"] == ErrorCode.INTERNAL_ERROR
+
+
+def test_a_batch_reply_over_the_limit_keeps_the_small_members() -> None:
+    big = "x" * (MAX_REPLY_BYTES // 2)
+    members = [{"jsonrpc": "2.0", "id": i, "result": big} for i in range(3)]
+    members.append({"jsonrpc": "2.0", "id": "small", "result": 1})
+    line = encode_reply(members)
+    assert len(line) <= MAX_REPLY_BYTES + 1
+    replies = json.loads(line)
+    assert [r["id"] for r in replies] == [0, 1, 2, "small"]
+    assert sum("error" in r for r in replies) == 2
+    assert replies[3]["result"] == 1

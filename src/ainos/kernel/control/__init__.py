@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ainos.kernel.control._client import Client, ControlClient, DaemonUnavailable, RemoteError
     from ainos.kernel.control._daemon import serve_forever
     from ainos.kernel.control._embedded import EmbeddedClient
-    from ainos.kernel.control._limits import MAX_LINE_BYTES
+    from ainos.kernel.control._limits import MAX_BATCH_REQUESTS, MAX_LINE_BYTES, MAX_REPLY_BYTES
     from ainos.kernel.control._metrics import pool_families, system_families
     from ainos.kernel.control._ops import (
         OperationContext,
@@ -33,7 +33,9 @@ _EXPORTS = {
     "DaemonUnavailable": "_client",
     "EmbeddedClient": "_embedded",
     "KernelServices": "_services",
+    "MAX_BATCH_REQUESTS": "_limits",
     "MAX_LINE_BYTES": "_limits",
+    "MAX_REPLY_BYTES": "_limits",
     "OperationContext": "_ops",
     "OperationRegistry": "_ops",
     "PreparedWork": "_ops",
@@ -50,7 +52,9 @@ _EXPORTS = {
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
+    "MAX_BATCH_REQUESTS",
     "MAX_LINE_BYTES",
+    "MAX_REPLY_BYTES",
     "Client",
     "ControlClient",
     "ControlServer",

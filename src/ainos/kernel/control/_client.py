@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ainos import errors
 from ainos.errors import AinosError, InvalidArgument, NotFound
-from ainos.kernel.control._limits import MAX_LINE_BYTES
+from ainos.kernel.control._limits import MAX_REPLY_BYTES
 from ainos.kernel.control._paths import default_socket_path
 from ainos.protocol import JobRequirements, Placement, ProcessScan
 from ainos.protocol._base import Record
@@ -266,7 +266,7 @@ class Client(ControlClient):
             if not data:
                 raise DaemonUnavailable("the daemon closed the connection")
             self._buffer += data
-            if len(self._buffer) > 64 * MAX_LINE_BYTES:
+            if len(self._buffer) > MAX_REPLY_BYTES:
                 raise RemoteError(ErrorCode.INTERNAL_ERROR, "the daemon sent an oversized line")
         line = bytes(self._buffer[:newline])
         del self._buffer[: newline + 1]

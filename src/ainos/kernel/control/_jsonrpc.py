@@ -1,7 +1,9 @@
 """JSON-RPC 2.0 messages, one per line: parsing requests and forming responses.
 
 Parsing never raises: a malformed message becomes the error response the spec asks for
-(-32700 for bytes that are not JSON, -32600 for JSON that is not a request).
+(-32700 for bytes that are not JSON — or JSON nested or numeric beyond what the decoder takes —
+and -32600 for JSON that is not a request). Encoding never sends more than a reply may hold:
+what cannot be encoded, or is too large, goes out as an error object for the same id.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ainos.kernel.control._limits import MAX_BATCH_REQUESTS, MAX_JSON_DEPTH, MAX_REPLY_BYTES
 from ainos.protocol.control import ErrorCode
 
 JSONRPC = "2.0"
@@ -52,19 +55,99 @@ def encode(message: dict[str, Any] | list[dict[str, Any]]) -> bytes:
     return json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
 
 
+def _encode_one(message: dict[str, Any], limit: int) -> bytes:
+    """``message`` as JSON, or an error object for its id when it cannot be encoded or is
+    larger than ``limit`` bytes."""
+    try:
+        data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    except (ValueError, TypeError, RecursionError) as exc:  # NaN, odd types, deep nesting
+        reason = f"Internal error: the reply cannot be encoded as JSON ({type(exc).__name__})"
+        return encode(error_response(message.get("id"), ErrorCode.INTERNAL_ERROR, reason))[:-1]
+    if len(data) <= limit:
+        return data
+    return encode(_too_large(message.get("id"), len(data)))[:-1]
+
+
+def _too_large(request_id: RequestId, size: int) -> dict[str, Any]:
+    return error_response(
+        request_id,
+        ErrorCode.AINOS_ERROR,
+        f"reply of {size} bytes is larger than the control socket's limit of "
+        f"{MAX_REPLY_BYTES} bytes; move bulk data through the pinned pool",
+        {"type": "ReplyTooLarge", "size": size, "limit": MAX_REPLY_BYTES},
+    )
+
+
+def encode_reply(message: dict[str, Any] | list[dict[str, Any]]) -> bytes:
+    """One line to send: ``message``, with any member that cannot be encoded, or that makes
+    the line longer than :data:`MAX_REPLY_BYTES`, replaced by an error object."""
+    if isinstance(message, dict):
+        return _encode_one(message, MAX_REPLY_BYTES) + b"\n"
+    members = [_encode_one(member, MAX_REPLY_BYTES) for member in message]
+    # Over the limit together: the largest members become errors until the line fits.
+    by_size = sorted(range(len(members)), key=lambda i: -len(members[i]))
+    for index in by_size:
+        if sum(map(len, members)) + len(members) + 1 <= MAX_REPLY_BYTES:
+            break
+        members[index] = encode(_too_large(message[index].get("id"), len(members[index])))[:-1]
+    return b"[" + b",".join(members) + b"]\n"
+
+
 def parse_line(line: bytes) -> list[Request | Invalid] | Invalid:
     """Parse one line: a request, or a batch (a JSON array) of them."""
     try:
-        document = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Invalid(error_response(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))
+        document = json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not JSON, not UTF-8, or an integer beyond the decoder's digit limit;
+        # RecursionError: arrays or objects nested deeper than the decoder's stack.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return Invalid(error_response(None, ErrorCode.PARSE_ERROR, f"Parse error: {reason}"))
+    if _depth(document) > MAX_JSON_DEPTH:
+        # Decodable, but every later step (validation, the job table, encoding the answer)
+        # recurses over it too: refused here, before any of them can run out of stack.
+        return Invalid(
+            error_response(
+                None,
+                ErrorCode.PARSE_ERROR,
+                f"Parse error: nested deeper than {MAX_JSON_DEPTH} levels",
+            )
+        )
     if isinstance(document, list):
         if not document:
             return Invalid(
                 error_response(None, ErrorCode.INVALID_REQUEST, "Invalid Request: empty batch")
             )
+        if len(document) > MAX_BATCH_REQUESTS:
+            return Invalid(
+                error_response(
+                    None,
+                    ErrorCode.INVALID_REQUEST,
+                    f"Invalid Request: batch of {len(document)} requests; "
+                    f"at most {MAX_BATCH_REQUESTS}",
+                )
+            )
         return [parse_message(item) for item in document]
     return [parse_message(document)]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(document: Any) -> int:
+    """How deeply arrays and objects nest in ``document`` (a scalar is 0), without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            deepest = max(deepest, depth)
+            members = value.values() if isinstance(value, dict) else value
+            pending.extend((member, depth) for member in members)
+    return deepest
 
 
 def _valid_id(value: Any) -> bool:

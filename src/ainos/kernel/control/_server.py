@@ -22,6 +22,7 @@ from typing import IO, Any
 from ainos.errors import (
     AinosError,
     DeadlineExceeded,
+    FdPassingError,
     HandleNotOwned,
     InvalidArgument,
     JobCancelled,
@@ -33,7 +34,7 @@ from ainos.errors import (
 from ainos.kernel.control._jsonrpc import (
     Invalid,
     Request,
-    encode,
+    encode_reply,
     error_response,
     notification,
     parse_line,
@@ -93,7 +94,7 @@ class _Connection(socketserver.BaseRequestHandler):
         self._write_lock = threading.Lock()
 
     def _send(self, message: dict[str, Any] | list[dict[str, Any]], fd: int | None = None) -> None:
-        data = encode(message)
+        data = encode_reply(message)
         with self._write_lock:
             if fd is None:
                 self.request.sendall(data)
@@ -116,8 +117,10 @@ class _Connection(socketserver.BaseRequestHandler):
         self.server.track(sock, add=True)
         try:
             self._serve(session)
-        except OSError as exc:
-            _log.debug("connection of pid %d ended: %s", peer.pid, exc)
+        except (OSError, FdPassingError) as exc:
+            # The client went away mid-exchange (closed, crashed, killed): ordinary, and its
+            # session is cleaned up below like any other.
+            _log.info("control client pid %d disconnected: %s", peer.pid, exc)
         finally:
             self.server.track(sock, add=False)
             services.close_session(session)
@@ -136,7 +139,7 @@ class _Connection(socketserver.BaseRequestHandler):
                     self._refuse_oversized()
                 elif line.strip():
                     with self.server.in_flight():
-                        self._serve_line(line, session)
+                        self._serve_line_safely(line, session)
             if len(buffer) > MAX_LINE_BYTES:
                 if not skipping:
                     self._refuse_oversized()
@@ -151,6 +154,17 @@ class _Connection(socketserver.BaseRequestHandler):
                 f"Invalid Request: line longer than {MAX_LINE_BYTES} bytes",
             )
         )
+
+    def _serve_line_safely(self, line: bytes, session: Session) -> None:
+        """Serve one line; a fault of the server's own still gets an answer, and the
+        connection goes on."""
+        try:
+            self._serve_line(line, session)
+        except (OSError, FdPassingError):
+            raise  # the client is gone: nothing to answer
+        except Exception:
+            _log.exception("serving a control line failed")
+            self._send(error_response(None, ErrorCode.INTERNAL_ERROR, "Internal error"))
 
     def _serve_line(self, line: bytes, session: Session) -> None:
         parsed = parse_line(line)
@@ -203,6 +217,9 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     daemon_threads = True
     block_on_close = False
+    # Clients that connect faster than the accept loop takes them wait in this queue, not
+    # refused (the kernel caps it at net.core.somaxconn).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, services: KernelServices, path: Path) -> None:
         self.services = services

@@ -166,10 +166,14 @@ def test_bench_telemetry_json(run_ainos: Any) -> None:
     configurations = [(r["configuration"], r["rate_hz"]) for r in document["rows"]]
     assert configurations == [
         ("idle ticker", 10.0),
+        ("plain loop", 10.0),
         ("sampler", 10.0),
         ("idle ticker", 100.0),
+        ("plain loop", 100.0),
         ("sampler", 100.0),
     ]
+    assert document["nvml"] in ("nvml", "fake NVML (H200 latencies)")
+    assert {call["function"] for call in document["calls"]} >= {"nvmlDeviceGetPcieThroughput"}
 
 
 def test_bench_rejects_a_bad_duration(run_ainos: Any) -> None:

@@ -1,5 +1,6 @@
 """Real-time device statistics: a sampler into a ring buffer; JSON and Prometheus export."""
 
+from ainos.kernel.telemetry._cpu import CpuReader
 from ainos.kernel.telemetry._exposition import (
     CONTENT_TYPE,
     MetricFamily,
@@ -16,6 +17,7 @@ __all__ = [
     "CADENCE_SECONDS",
     "CONTENT_TYPE",
     "DEFAULT_RATE_HZ",
+    "CpuReader",
     "MetricFamily",
     "MetricType",
     "RingBuffer",

@@ -39,6 +39,7 @@ __all__ = [
     "PermissionDenied",
     "PoolClosed",
     "PoolExhausted",
+    "PoolQuotaExceeded",
     "QueueFull",
     "SandboxUnavailable",
     "SchedulerClosed",
@@ -110,6 +111,12 @@ class PoolExhausted(MemoryPoolError):
     """No free block is large enough for an allocation right now."""
 
     exit_code = 75  # EX_TEMPFAIL: frees by other clients may make room
+
+
+class PoolQuotaExceeded(MemoryPoolError):
+    """An allocation would take a client past its share of the pool."""
+
+    exit_code = 75  # EX_TEMPFAIL: frees of its own blocks make room
 
 
 class InvalidAllocationSize(MemoryPoolError, InvalidArgument):

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 
 from ainos.protocol._base import Record
 from ainos.protocol.devices import JobRequirements, Placement
@@ -35,6 +35,10 @@ from ainos.protocol.memory import MemoryPoolStats, PinnedHandle
 from ainos.protocol.processes import ProcessScan
 from ainos.protocol.scheduler import GpuUtilLimit, JobState, Priority, SchedulerStats
 from ainos.protocol.telemetry import StatsSnapshot
+
+# Params are strict about types: a size is an integer, not "10" nor true (bool is an int in
+# Python, not in JSON), a flag is true or false, a duration a number. Lax coercion would let
+# a client's mistake pass for a request it did not mean.
 
 __all__ = [
     "IOCTL_METHODS",
@@ -148,11 +152,11 @@ class SystemStats(Record):
 
 
 class AllocPinnedParams(Record):
-    size: int = Field(gt=0, description="Bytes wanted.")
+    size: StrictInt = Field(gt=0, description="Bytes wanted.")
 
 
 class FreePinnedParams(Record):
-    handle_id: int = Field(ge=1)
+    handle_id: StrictInt = Field(ge=1)
 
 
 class FreedBlock(Record):
@@ -189,9 +193,9 @@ class RuntimeRegistration(Record):
 
 
 class BoostPriorityParams(Record):
-    pid: int = Field(gt=0)
+    pid: StrictInt = Field(gt=0)
     priority: Priority
-    os_scheduling: bool = Field(
+    os_scheduling: StrictBool = Field(
         default=True,
         description="Also change the process's OS scheduling where permitted: policy, nice "
         "value, CPU affinity and cgroup v2 CPU weight.",
@@ -219,11 +223,11 @@ class SubmitParams(Record):
     priority: Priority | None = Field(
         default=None, description="None: the registration's default class."
     )
-    deadline_ms: float | None = Field(default=None, gt=0)
-    notify: bool = Field(
+    deadline_ms: StrictFloat | None = Field(default=None, gt=0)
+    notify: StrictBool = Field(
         default=False, description="Send job_event notifications on this connection."
     )
-    wait_s: float | None = Field(
+    wait_s: StrictFloat | None = Field(
         default=None,
         ge=0,
         le=3600,
@@ -237,7 +241,7 @@ class JobIdParams(Record):
 
 class JobResultParams(Record):
     job_id: str = Field(min_length=1, max_length=64)
-    timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    timeout_s: StrictFloat = Field(default=30.0, ge=0, le=3600)
 
 
 class JobInfo(Record):
@@ -253,14 +257,16 @@ class JobInfo(Record):
 
 
 class ListAiProcessesParams(Record):
-    include_all: bool = False
+    include_all: StrictBool = False
 
 
 class SetGpuUtilParams(Record):
     """Cap the share of an executor's time a client (runtime id) or a class may take."""
 
     target: str = Field(min_length=1, description="A runtime id / client key, or a class name.")
-    fraction: float | None = Field(default=None, gt=0, le=1, description="None lifts the cap.")
+    fraction: StrictFloat | None = Field(
+        default=None, gt=0, le=1, description="None lifts the cap."
+    )
     device: str | None = Field(default=None, description="None: every device.")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from ainos.protocol._base import Record
 
@@ -69,7 +69,7 @@ class PlacementPolicy(StrEnum):
 class JobRequirements(Record):
     """What a job needs from a device (IOCTL_AI_GET_OPTIMIZED_GPU_PATH's input)."""
 
-    memory_bytes: int = Field(default=0, ge=0)
+    memory_bytes: StrictInt = Field(default=0, ge=0)  # "10" or true is a client's mistake
     preferred_kind: DeviceKind | None = None
     policy: PlacementPolicy = PlacementPolicy.MAX_PERFORMANCE
 

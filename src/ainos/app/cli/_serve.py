@@ -58,6 +58,12 @@ def serve(
         False, "--no-mcp", help="Do not serve MCP (Streamable HTTP) at /mcp on the API's port."
     ),
     pool_mib: int = typer.Option(256, "--pool-mib", help="Pinned memory pool size in MiB."),
+    pool_client_quota_mib: int | None = typer.Option(
+        None,
+        "--pool-client-quota-mib",
+        help="The most of the pinned pool one client process may hold, in MiB (default: half "
+        "the pool, so two clients always fit).",
+    ),
     policy: Discipline = typer.Option(
         Discipline.PRIORITY, "--policy", help="Scheduling policy (fifo is the baseline)."
     ),
@@ -85,6 +91,11 @@ def serve(
     HTTP API (Ctrl-C or SIGTERM stops it gracefully)."""
     if not 1 <= pool_mib <= 1024 * 1024:
         raise InvalidArgument(f"--pool-mib must be between 1 and 1048576, got {pool_mib}")
+    if pool_client_quota_mib is not None and not 1 <= pool_client_quota_mib <= pool_mib:
+        raise InvalidArgument(
+            f"--pool-client-quota-mib must be between 1 and --pool-mib ({pool_mib}), "
+            f"got {pool_client_quota_mib}"
+        )
     if not 0 <= drain_timeout <= 3600:
         raise InvalidArgument(f"--drain-timeout must be between 0 and 3600, got {drain_timeout}")
     if context < 0:
@@ -100,6 +111,9 @@ def serve(
         RuntimeConfig(
             kernel=ServicesConfig(
                 pool_bytes=pool_mib * 1024 * 1024,
+                pool_client_quota_bytes=(
+                    pool_client_quota_mib * 1024 * 1024 if pool_client_quota_mib else None
+                ),
                 sampler_rate_hz=sampler_hz,
                 policy=PolicyConfig(discipline=policy),
                 drain_timeout_s=drain_timeout,

@@ -72,6 +72,14 @@ def _number(args: dict[str, Any], key: str, default: float | None = None) -> flo
     return float(value)
 
 
+def _integer(args: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = args.get(key, default)
+    # bool is an int in Python but not in JSON; 1.5 or "1" is a client's mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"argument {key!r} must be an integer")
+    return value
+
+
 def _noop(args: dict[str, Any], context: OperationContext) -> PreparedWork:
     if args:
         raise InvalidArgument("noop takes no arguments")
@@ -108,15 +116,15 @@ def _pinned_read(args: dict[str, Any], context: OperationContext) -> PreparedWor
     pool = context.pool
     if pool is None:
         raise NotFound("this runtime has no pinned memory pool")
-    handle_id = int(_number(args, "handle_id"))
+    handle_id = _integer(args, "handle_id")
     encoding = args.get("encoding", "base64")
     if encoding not in _ENCODINGS:
         raise InvalidArgument(f"argument 'encoding' must be one of {', '.join(_ENCODINGS)}")
     handle = next((h for h in pool.handles(context.owner) if h.handle_id == handle_id), None)
     if handle is None:
         raise NotFound(f"no pinned block {handle_id} held by this client")
-    offset = int(_number(args, "offset", 0))
-    length = int(_number(args, "length", handle.size - offset))
+    offset = _integer(args, "offset", 0)
+    length = _integer(args, "length", handle.size - offset)
     if offset < 0 or length < 0 or offset + length > handle.size:
         raise InvalidArgument(
             f"bytes {offset}..{offset + length} are outside the block of {handle.size} bytes"

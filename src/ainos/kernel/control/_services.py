@@ -24,6 +24,7 @@ from ainos.errors import (
     InvalidArgument,
     NotFound,
     PoolClosed,
+    PoolQuotaExceeded,
 )
 from ainos.kernel.control._boost import apply_os_priority
 from ainos.kernel.control._jobs import JobRecord, JobTable
@@ -82,6 +83,9 @@ class InvalidParams(InvalidArgument):
 @dataclass(frozen=True)
 class ServicesConfig:
     pool_bytes: int = DEFAULT_ARENA_BYTES
+    # The most one client process may hold of the pinned pool, all its connections together.
+    # None: half the pool, so one greedy or broken client always leaves room for another.
+    pool_client_quota_bytes: int | None = None
     lock_pool: bool = True
     sampler_rate_hz: float = 10.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -109,6 +113,11 @@ class KernelServices:
         self.sampler = Sampler(rate_hz=self.config.sampler_rate_hz, nvml=self._nvml)
         self.processes = ProcessMonitor(self._nvml)
         self.pool = PinnedPool(self.config.pool_bytes, lock=self.config.lock_pool)
+        quota = self.config.pool_client_quota_bytes
+        if quota is not None and quota <= 0:
+            raise InvalidArgument(f"the pool quota per client must be positive, not {quota}")
+        self.pool_client_quota_bytes = quota if quota is not None else self.pool.total_bytes // 2
+        self._alloc_lock = threading.Lock()  # a quota check and its allocation are one step
         self.operations = operations or builtin_operations()
         self.scheduler = Scheduler(
             [
@@ -291,7 +300,25 @@ class KernelServices:
         )
 
     def alloc_pinned(self, params: AllocPinnedParams, session: Session) -> PinnedHandle:
-        return self.pool.alloc(params.size, session.owner)
+        quota = self.pool_client_quota_bytes
+        with self._alloc_lock:
+            held = self._pinned_bytes_of(session.peer.pid)
+            if held + params.size <= quota:
+                handle = self.pool.alloc(params.size, session.owner)
+                if held + handle.block_size <= quota:
+                    return handle
+                # The allocator rounded the block up past the quota: give it back.
+                self.pool.free(handle, session.owner)
+        raise PoolQuotaExceeded(
+            f"pinned pool quota exceeded: client pid {session.peer.pid} holds {held} of its "
+            f"{quota} bytes (--pool-client-quota-mib) and asked for {params.size} more"
+        )
+
+    def _pinned_bytes_of(self, pid: int) -> int:
+        """Bytes of the pool held by every connection of process ``pid``."""
+        with self._lock:
+            owners = [s.owner for s in self._sessions.values() if s.peer.pid == pid]
+        return sum(h.block_size for owner in owners for h in self.pool.handles(owner))
 
     def free_pinned(self, params: FreePinnedParams, session: Session) -> FreedBlock:
         for handle in self.pool.handles(session.owner):

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -88,9 +93,103 @@ def test_against_a_daemon(seeded_home: Path) -> None:
         assert url is not None
         published = json.loads(endpoint_file(daemon.socket_path).read_text())
         assert published == {"url": url, "pid": daemon.process.pid}
-        api = DaemonApi(url, client_name="test")
-        assert api.load_model("all-minilm-l6-v2")["alias"] == "all-minilm-l6-v2"
-        assert [m["alias"] for m in api.models()] == ["all-minilm-l6-v2"]
-        with pytest.raises(ModelNotFound):
-            api.load_model("nope")
+        with DaemonApi(url, client_name="test") as api:
+            assert api.load_model("all-minilm-l6-v2")["alias"] == "all-minilm-l6-v2"
+            assert [m["alias"] for m in api.models()] == ["all-minilm-l6-v2"]
+            with pytest.raises(ModelNotFound):
+                api.load_model("nope")
     assert not endpoint_file(daemon.socket_path).exists()  # withdrawn as it stopped
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """A stand-in API: JSON echoes of which connection served it; ``/quiet-close`` answers
+    and then closes the connection without saying so (as a server's idle timeout does)."""
+
+    protocol_version = "HTTP/1.1"
+    served: ClassVar[list[tuple[int, str]]] = []
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _reply(self, status: int, document: object, *, close: bool = False) -> None:
+        data = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.close_connection = close
+
+    def do_GET(self) -> None:
+        port = self.client_address[1]
+        self.served.append((port, self.path))
+        if self.path == "/missing":
+            self._reply(404, {"error": {"message": "no such thing", "code": "model_not_found"}})
+        else:
+            self._reply(200, {"port": port}, close=self.path == "/quiet-close")
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(length))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for n in range(body["events"]):
+            event = f"data: {json.dumps({'n': n})}\n\n".encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+        done = b"data: [DONE]\n\n"
+        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+
+
+@pytest.fixture
+def stand_in_api() -> Iterator[str]:
+    _Handler.served = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_of_one_thread_share_a_keep_alive_connection(stand_in_api: str) -> None:
+    with DaemonApi(stand_in_api) as api:
+        ports = {api.json("GET", "/a")["port"] for _ in range(3)}
+        assert list(api.stream("/s", {"events": 2})) == [{"n": 0}, {"n": 1}]
+        with pytest.raises(ModelNotFound):  # an error reply read whole keeps it too
+            api.json("GET", "/missing")
+        ports.add(api.json("GET", "/b")["port"])
+        assert len(ports) == 1
+        other: list[int] = []
+        worker = threading.Thread(target=lambda: other.append(api.json("GET", "/c")["port"]))
+        worker.start()
+        worker.join()
+        assert len(other) == 1
+        assert other[0] not in ports  # another thread, its own connection
+
+
+def test_a_connection_the_server_closed_is_reopened_once(stand_in_api: str) -> None:
+    with DaemonApi(stand_in_api) as api:
+        first = api.json("GET", "/quiet-close")["port"]
+        second = api.json("GET", "/after")["port"]  # sent on the dead one first, then again
+        assert second != first
+        assert [path for _, path in _Handler.served] == ["/quiet-close", "/after"]
+
+
+def test_a_stream_left_halfway_does_not_poison_the_next_request(stand_in_api: str) -> None:
+    with DaemonApi(stand_in_api) as api:
+        events = api.stream("/s", {"events": 50})
+        assert next(events) == {"n": 0}
+        events.close()
+        assert list(api.stream("/s", {"events": 1})) == [{"n": 0}]
+
+
+def test_an_unreachable_api_is_one_error_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: connections are refused
+        with pytest.raises(AinosError, match="cannot reach the daemon's API"):
+            DaemonApi(f"http://127.0.0.1:{port}").json("GET", "/v1/models")
+    with pytest.raises(InvalidArgument):
+        DaemonApi("unix:///tmp/x")

@@ -2,18 +2,19 @@
 class and name, server-sent events, and OpenAI error objects turned into ainos errors — what
 ``ainos chat``, ``ainos models`` and the agent's daemon model all use.
 
-Standard library only (``http.client`` through ``urllib``), so a command that talks to the
-daemon imports no HTTP framework; the daemon is on this machine, so no proxy from the
-environment is ever used.
+Standard library only (``http.client``), so a command that talks to the daemon imports no
+HTTP framework; the daemon is on this machine, so no proxy from the environment is ever
+used.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import urllib.error
+import socket
+import threading
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 API_TOKEN_ENV = "AINOS_API_TOKEN"
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def endpoint_file(socket_path: Path | None) -> Path:
@@ -133,7 +133,12 @@ def server_sent_events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
 
 class DaemonApi:
     """Requests to the daemon's API at ``url`` as client ``client_name``; ``token`` defaults
-    to ``$AINOS_API_TOKEN``."""
+    to ``$AINOS_API_TOKEN``.
+
+    Each thread keeps one keep-alive connection (a request costs no TCP handshake, and
+    threads never share a connection); :meth:`close` closes them all. A connection the
+    server closed while idle is reopened once, before any of the reply was read.
+    """
 
     def __init__(
         self,
@@ -144,9 +149,29 @@ class DaemonApi:
         timeout_s: float = 600.0,
     ) -> None:
         self.url = url.rstrip("/")
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise InvalidArgument(f"the daemon's API must be an http:// URL, got {url!r}")
+        self._host, self._port = parts.hostname, parts.port or 80
+        self._base_path = parts.path
         self.client_name = client_name
         self.token = token if token is not None else os.environ.get(API_TOKEN_ENV) or None
         self.timeout_s = timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: set[http.client.HTTPConnection] = set()
+
+    def __enter__(self) -> DaemonApi:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            connection.close()
 
     def _headers(self, priority: Priority | None) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "x-ainos-client": self.client_name}
@@ -156,25 +181,77 @@ class DaemonApi:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection, and whether it served a request before."""
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None and connection.sock is not None:
+            return connection, True
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout_s)
+        connection.connect()
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and
+        # delayed ACKs would add ~40 ms to every request.
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._local.connection = connection
+        with self._lock:
+            self._connections.add(connection)
+        return connection, False
+
+    def _drop(self) -> None:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+            with self._lock:
+                self._connections.discard(connection)
+
+    def _send(
+        self, method: str, path: str, data: bytes | None, priority: Priority | None
+    ) -> http.client.HTTPResponse:
+        headers = self._headers(priority)
+        for attempt in (1, 2):
+            try:
+                connection, reused = self._connection()
+                connection.request(method, self._base_path + path, body=data, headers=headers)
+                return connection.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                self._drop()
+                # Only a kept-alive connection the server had already closed is retried: the
+                # request never reached it. A fresh connection failing is a real failure.
+                if not reused or attempt == 2:
+                    raise AinosError(f"cannot reach the daemon's API at {self.url}: {e}") from None
+            except OSError as error:
+                self._drop()
+                reason = error.strerror or error
+                raise AinosError(f"cannot reach the daemon's API at {self.url}: {reason}") from None
+            except http.client.HTTPException as error:
+                self._drop()
+                raise AinosError(f"the daemon's API at {self.url} failed: {error!r}") from None
+        raise AssertionError("unreachable")
+
     @contextmanager
     def _open(
         self, method: str, path: str, body: Mapping[str, Any] | None, priority: Priority | None
-    ) -> Iterator[Any]:
+    ) -> Iterator[http.client.HTTPResponse]:
         data = json.dumps(body).encode() if body is not None else None
         if method == "POST" and data is None:
             data = b"{}"
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=data, headers=self._headers(priority), method=method
-        )
+        response = self._send(method, path, data, priority)
+        if not 200 <= response.status < 300:
+            refusal = _refusal(response)
+            if not response.isclosed():
+                response.close()
+                self._drop()
+            raise refusal
+        finished = False
         try:
-            response = _DIRECT.open(request, timeout=self.timeout_s)
-        except urllib.error.HTTPError as error:
-            raise _refusal(error) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise AinosError(f"cannot reach the daemon's API at {self.url}: {reason}") from None
-        with response:
             yield response
+            finished = response.isclosed()
+        finally:
+            # A reply read to its end leaves the connection ready for the next request; one
+            # abandoned halfway (an error, a generator closed early) cannot be reused.
+            if not finished:
+                response.close()
+                self._drop()
 
     def json(
         self,
@@ -185,7 +262,14 @@ class DaemonApi:
         priority: Priority | None = None,
     ) -> Any:
         with self._open(method, path, body, priority) as response:
-            return json.loads(response.read())
+            data = response.read()
+        return json.loads(data)
+
+    def text(self, path: str) -> str:
+        """``GET path`` of a text document (``/metrics``: Prometheus' text format)."""
+        with self._open("GET", path, None, None) as response:
+            data = response.read()
+        return data.decode("utf-8")
 
     def stream(
         self, path: str, body: Mapping[str, Any], *, priority: Priority | None = None
@@ -193,6 +277,7 @@ class DaemonApi:
         """A streamed request's events (``"stream": true`` is the caller's to set)."""
         with self._open("POST", path, body, priority) as response:
             yield from server_sent_events(response)
+            response.read()  # past [DONE]: the end of the body, so the connection is reused
 
     # -- the model catalog --------------------------------------------------------------
 
@@ -215,9 +300,9 @@ def _quoted(model: str) -> str:
     return urllib.parse.quote(model, safe="")
 
 
-def _refusal(error: urllib.error.HTTPError) -> AinosError:
+def _refusal(response: http.client.HTTPResponse) -> AinosError:
     try:
-        detail = json.loads(error.read())["error"]
-    except (ValueError, KeyError, TypeError):
+        detail = json.loads(response.read())["error"]
+    except (ValueError, KeyError, TypeError, OSError, http.client.HTTPException):
         detail = {}
-    return api_error(detail if isinstance(detail, dict) else {}, error.code)
+    return api_error(detail if isinstance(detail, dict) else {}, response.status)

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.client
 import json
 import queue
 import re
-import socket
 import sys
 import threading
 import time
@@ -37,7 +35,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import psutil
@@ -49,6 +46,7 @@ from ainos.ai.ml import (
     convert_packaged_model,
 )
 from ainos.ai.ml._catalog import EMBEDDING_VARIANTS
+from ainos.app.api import DaemonApi
 from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
 from ainos.app.bench._process import report_progress
 from ainos.errors import AinosError
@@ -396,50 +394,21 @@ def _limit(
 # -- HTTP -----------------------------------------------------------------------------------
 
 
-class _Http:
-    """The daemon's HTTP API over one keep-alive connection."""
-
-    def __init__(self, url: str, client: str = "bench") -> None:
-        parts = urlsplit(url)
-        self._connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
-        self._connection.connect()
-        # http.client writes the headers and the body separately: without TCP_NODELAY (which
-        # httpx, under the openai client, sets) Nagle's algorithm and delayed ACKs add 40 ms.
-        self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._headers = {"Content-Type": "application/json", "x-ainos-client": client}
-
-    def call(self, method: str, path: str, body: bytes | None = None) -> bytes:
-        self._connection.request(method, path, body=body, headers=self._headers)
-        response = self._connection.getresponse()
-        data = response.read()
-        if response.status != 200:
-            raise AinosError(f"{method} {path}: HTTP {response.status}: {data[:300]!r}")
-        return data
-
-    def embed(self, body: bytes) -> np.ndarray[Any, Any]:
-        document = json.loads(self.call("POST", "/v1/embeddings", body))
-        raw = base64.b64decode(document["data"][0]["embedding"])
-        return np.frombuffer(raw, dtype="<f4")
-
-    def close(self) -> None:
-        self._connection.close()
+def _embed_through(api: DaemonApi, body: Mapping[str, Any]) -> np.ndarray[Any, Any]:
+    document = api.json("POST", "/v1/embeddings", body)
+    raw = base64.b64decode(document["data"][0]["embedding"])
+    return np.frombuffer(raw, dtype="<f4")
 
 
-def embedding_body(text: str) -> bytes:
+def embedding_body(text: str) -> dict[str, Any]:
     # base64 is what the openai client asks for by default.
-    request = {"model": DEFAULT_EMBEDDING_MODEL, "input": [text], "encoding_format": "base64"}
-    return json.dumps(request).encode()
+    return {"model": DEFAULT_EMBEDDING_MODEL, "input": [text], "encoding_format": "base64"}
 
 
 def daemon_variant(url: str) -> str:
     """The variant the daemon loads the model in (it loads it now if it had not)."""
-    connection = _Http(url)
-    try:
-        connection.call("POST", f"/ainos/models/{DEFAULT_EMBEDDING_MODEL}/load")
-        loaded = json.loads(connection.call("GET", "/ainos/models"))["data"]
-    finally:
-        connection.close()
-    return str(next(m["variant"] for m in loaded if m["alias"] == DEFAULT_EMBEDDING_MODEL))
+    with DaemonApi(url, client_name="bench") as api:
+        return str(api.load_model(DEFAULT_EMBEDDING_MODEL)["variant"])
 
 
 _BATCH_LINE = re.compile(r'^ainos_model_batch_size_(sum|count)\{[^}]*model="([^"]+)"[^}]*\} (\S+)$')
@@ -447,11 +416,8 @@ _BATCH_LINE = re.compile(r'^ainos_model_batch_size_(sum|count)\{[^}]*model="([^"
 
 def _daemon_batches(url: str) -> Callable[[], tuple[float, float]]:
     def read() -> tuple[float, float]:
-        connection = _Http(url)
-        try:
-            text = connection.call("GET", "/metrics").decode()
-        finally:
-            connection.close()
+        with DaemonApi(url, client_name="bench") as api:
+            text = api.text("/metrics")
         found = {"sum": 0.0, "count": 0.0}
         for line in text.splitlines():
             match = _BATCH_LINE.match(line)
@@ -572,17 +538,14 @@ def _daemon_case(url: str, daemon_pid: int) -> _Case:
         bodies = [embedding_body(text) for text in texts]
 
         def make(index: int) -> tuple[Request, Callable[[], None]]:
-            connection = _Http(url, f"bench-{index}")
-            return (lambda n: connection.embed(bodies[n % len(bodies)])), connection.close
+            api = DaemonApi(url, client_name=f"bench-{index}")
+            return (lambda n: _embed_through(api, bodies[n % len(bodies)])), api.close
 
         return make
 
     def vector(text: str) -> np.ndarray[Any, Any]:
-        connection = _Http(url)
-        try:
-            return connection.embed(embedding_body(text))
-        finally:
-            connection.close()
+        with DaemonApi(url, client_name="bench") as api:
+            return _embed_through(api, embedding_body(text))
 
     processes = [psutil.Process(daemon_pid), psutil.Process()]
     return _Case(worker, _Meter(processes, _daemon_batches(url)), vector)

@@ -17,10 +17,7 @@ from the engines' usage, never from chunks; each figure is the median of the rep
 
 from __future__ import annotations
 
-import http.client
 import itertools
-import json
-import socket
 import statistics
 import threading
 import time
@@ -29,7 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 import psutil
 
@@ -45,11 +41,12 @@ from ainos.ai.ml.llm import (
     prepare_chat,
 )
 from ainos.ai.ml.llm._service import EngineFactory
+from ainos.app.api import DaemonApi, daemon_api_url
 from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
 from ainos.app.bench._daemon import running_daemon
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import AinosError
-from ainos.kernel.control import Client, ServicesConfig
+from ainos.kernel.control import ServicesConfig
 from ainos.protocol.scheduler import ClientIdentity, Priority
 
 __all__ = [
@@ -272,40 +269,16 @@ class _ServiceClient:
 
 
 class _DaemonClient:
-    """Streamed chat completions over one keep-alive connection per client thread."""
+    """Streamed chat completions through the daemon's API client (a keep-alive connection
+    per client thread)."""
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self._host, self._port = parts.hostname or "127.0.0.1", parts.port
-        self._local = threading.local()
-        self._connections: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=600)
-            connection.connect()
-            # Headers and body go in two writes: without TCP_NODELAY, Nagle's algorithm and
-            # delayed ACKs would add 40 ms to every request.
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
-
-    def post(self, path: str, body: Mapping[str, Any], priority: Priority) -> Any:
-        connection = self._connection()
-        headers = {
-            "Content-Type": "application/json",
-            "x-ainos-priority": priority.value,
-            "x-ainos-client": f"bench-{priority}",
+        self._apis = {
+            priority: DaemonApi(url, client_name=f"bench-{priority}") for priority in Priority
         }
-        connection.request("POST", path, body=json.dumps(body).encode(), headers=headers)
-        response = connection.getresponse()
-        if response.status != 200:
-            raise AinosError(f"POST {path}: HTTP {response.status}: {response.read()[:300]!r}")
-        return response
+
+    def load(self, model: str) -> None:
+        self._apis[Priority.BATCH].load_model(model)
 
     def chat(
         self,
@@ -316,27 +289,18 @@ class _DaemonClient:
     ) -> _Timeline:
         streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
         clock = _Clock(first_token)
-        response = self.post("/v1/chat/completions", streamed, priority)
-        for line in response:
-            if not line.startswith(b"data:"):
-                continue
-            data = line[len(b"data:") :].strip()
-            if data == b"[DONE]":
-                break
-            document = json.loads(data)
-            if "error" in document:
-                raise AinosError(f"the daemon failed: {document['error']}")
-            clock.see(document)
-        response.read()  # the rest, so the connection can take the next request
+        for chunk in self._apis[priority].stream(
+            "/v1/chat/completions", streamed, priority=priority
+        ):
+            clock.see(chunk)
         return clock.timeline()
 
     def cancel_all(self) -> None:
         pass  # (d) runs in-process only
 
     def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
+        for api in self._apis.values():
+            api.close()
 
 
 # -- prompts --------------------------------------------------------------------------------
@@ -747,14 +711,13 @@ def _shared(engine: LlamaCppEngine, expected: EngineSettings) -> EngineFactory:
 def _daemon_client(run: _Run) -> Iterator[_DaemonClient]:
     run.progress("daemon: starting, loading", 0.0)
     with running_daemon() as daemon:
-        with Client(daemon.socket_path) as control:
-            url = control.version().endpoints.get("http")
+        url = daemon_api_url(daemon.socket_path)
         if not url:
             raise AinosError("the daemon serves no HTTP API")
         run.processes.append(psutil.Process(daemon.pid))
         client = _DaemonClient(url)
         try:
-            client.post(f"/ainos/models/{DEFAULT_CHAT_MODEL}/load", {}, Priority.BATCH).read()
+            client.load(DEFAULT_CHAT_MODEL)
             run.progress("daemon: starting, loading", 1.0)
             yield client
         finally:

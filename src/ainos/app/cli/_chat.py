@@ -228,6 +228,9 @@ class _ThroughDaemon:
     def load(self, model: str) -> None:
         self._api.load_model(model)
 
+    def close(self) -> None:
+        self._api.close()
+
     def chunks(
         self, call: ChatCall, body: Mapping[str, Any], priority: Priority
     ) -> Iterator[Chunk]:
@@ -267,10 +270,13 @@ def _chat_backend(model: str, socket_path: Path | None) -> Iterator[_Backend]:
             yield _InProcess(runtime)
         return
     daemon = _ThroughDaemon(url)
-    with _loading(f"loading {model} in the daemon"):
-        daemon.load(model)
-    stderr.print(f"{model}: through the daemon at {url}", style="dim")
-    yield daemon
+    try:
+        with _loading(f"loading {model} in the daemon"):
+            daemon.load(model)
+        stderr.print(f"{model}: through the daemon at {url}", style="dim")
+        yield daemon
+    finally:
+        daemon.close()
 
 
 # -- the commands ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ line — through the daemon when one runs, in-process otherwise."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import typer
@@ -26,10 +26,14 @@ from ainos.kernel.control import ServicesConfig
 from ainos.protocol import ModelFormat, ModelInfo, ModelTask
 from ainos.protocol.scheduler import Priority
 
+if TYPE_CHECKING:
+    from ainos.app.api import DaemonApi
+
 models_app = typer.Typer(help="The model catalog: list, show, add, remove, load, unload.")
 
 
-def _api(url: str) -> Any:
+def _api(url: str) -> DaemonApi:
+    """The daemon's API; used in a ``with`` block, which closes its connection."""
     from ainos.app.api import DaemonApi
 
     return DaemonApi(url)
@@ -39,7 +43,8 @@ def _loaded_aliases(socket_path: Path | None) -> set[str]:
     url = daemon_api_url(socket_path)
     if url is None:
         return set()
-    return {item["alias"] for item in _api(url).models()}
+    with _api(url) as api:
+        return {item["alias"] for item in api.models()}
 
 
 def _human_count(count: int) -> str:
@@ -180,7 +185,8 @@ def load(
     """Load a model in the daemon; without a daemon, prepare it (convert and cache) now."""
     url = daemon_api_url(socket_path)
     if url is not None:
-        loaded = _api(url).load_model(alias)
+        with _api(url) as api:
+            loaded = api.load_model(alias)
         stderr.print(
             f"loaded {loaded['alias']} ({loaded['variant']}) in the daemon "
             f"in {loaded['load_seconds']:.1f} s"
@@ -209,7 +215,8 @@ def unload(
     url = daemon_api_url(socket_path)
     if url is None:
         raise AinosError("no ainos daemon is running: nothing is loaded")
-    _api(url).unload_model(alias)
+    with _api(url) as api:
+        api.unload_model(alias)
     stderr.print(f"unloaded {alias}")
 
 
@@ -230,9 +237,10 @@ def embed(
     else:
         # The daemon's /v1/embeddings, as any client's request: its gate, length buckets
         # and metrics apply.
-        document = _api(url).json(
-            "POST", "/v1/embeddings", {"model": model, "input": texts}, priority=priority
-        )
+        with _api(url) as api:
+            document = api.json(
+                "POST", "/v1/embeddings", {"model": model, "input": texts}, priority=priority
+            )
         rows = sorted(document["data"], key=lambda row: row["index"])
         vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
         counts = [int(document.get("usage", {}).get("prompt_tokens", 0))]

@@ -182,7 +182,8 @@ class DaemonModel(OpenAIModel):
         from ainos.app.api import DaemonApi
 
         try:
-            return DaemonApi(self._url, token=self._token or "").load_model(self.name)
+            with DaemonApi(self._url, token=self._token or "") as api:
+                return api.load_model(self.name)
         except (ModelNotFound, PermissionDenied):
             raise
         except AinosError as exc:

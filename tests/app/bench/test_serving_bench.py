@@ -19,25 +19,36 @@ from ainos.app.bench.serving import (
 
 
 def _row(
-    case: str, concurrency: int, rate: float, *, repeat: int = 0, p99: float = 10.0
+    case: str,
+    concurrency: int,
+    rate: float,
+    *,
+    repeat: int = 0,
+    p99: float = 10.0,
+    length: int = 16,
+    cpu_seconds: float = 0.5,
 ) -> ServingRow:
     return ServingRow(
         case=case,
-        length=16,
+        length=length,
         concurrency=concurrency,
         requests=int(rate),
         seconds=1.0,
         p50_ms=p99 / 2,
         p99_ms=p99,
         mean_batch=1.0,
-        cpu_seconds=0.5,
+        cpu_seconds=cpu_seconds,
         other_cpu_fraction=0.0,
         repeat=repeat,
     )
 
 
-def _result(runs: list[ServingRow]) -> ServingBenchResult:
-    settings = ServingSettings(lengths=(16,), concurrencies=(1, 16), repeats=3)
+def _result(
+    runs: list[ServingRow], lengths: tuple[int, ...] = (16,), cases: str = "aebcd"
+) -> ServingBenchResult:
+    settings = ServingSettings(
+        lengths=lengths, concurrencies=(1, 16), repeats=3, cases=tuple(cases)
+    )
     return ServingBenchResult(
         settings=settings,
         variant="cpu-fp32",
@@ -98,6 +109,36 @@ def test_the_goals_compare_ainos_with_the_batcher_and_the_daemon_with_in_process
     assert "(d) req/s / (b) req/s" in goals
 
 
+def test_a_lone_request_is_judged_against_the_bare_session() -> None:
+    runs = _every_case(limit=1000, batcher=500)
+    for repeat in range(3):  # one client: (a) p50 4 ms at 1.0 ms CPU, (c) 4.4 ms at 1.2 ms
+        runs.append(_row("a", 1, 250, repeat=repeat, p99=8.0, cpu_seconds=0.25))
+        runs.append(_row("c", 1, 227, repeat=repeat, p99=8.8, cpu_seconds=0.2724))
+    runs = [r for r in runs if not (r.concurrency == 1 and r.case in "ac" and r.requests > 250)]
+    lone = {g.what: g for g in _result(runs).goals() if g.concurrency == 1}
+
+    p50 = lone["(c) p50 / ((a) p50 + 0.5 ms)"]
+    assert p50.ratio == pytest.approx(4.4 / 4.5)
+    assert p50.met
+    cpu = lone["(c) CPU/req / (a) CPU/req"]
+    assert cpu.ratio == pytest.approx((0.2724 / 227) / (0.25 / 250))
+    assert not cpu.met  # 1.2 > 1.15
+    assert "1 client:" not in json.dumps(_result(runs).to_dict())  # the JSON carries numbers
+
+
+def test_long_texts_are_judged_against_the_batcher_and_the_shared_session() -> None:
+    runs = []
+    for repeat in range(3):
+        for case, rate, p99 in (("a", 60, 300.0), ("e", 55, 250.0), ("c", 58, 280.0)):
+            runs.append(_row(case, 16, rate, repeat=repeat, p99=p99, length=128))
+    goals = {g.what: g for g in _result(runs, lengths=(128,), cases="aec").goals()}
+
+    assert goals["(c) req/s / (e) req/s"].met
+    assert not goals["(c) req/s / (a) req/s"].met  # 58 < 60
+    assert goals["(c) p99 / (a) p99"].ratio == pytest.approx(280 / 300)
+    assert all(g.length == 128 for g in goals.values())
+
+
 @pytest.mark.slow  # loads the model in every case process, starts a daemon
 def test_a_tiny_run_measures_every_case_in_processes_of_their_own() -> None:
     settings = ServingSettings(
@@ -139,7 +180,11 @@ def test_a_tiny_run_measures_every_case_in_processes_of_their_own() -> None:
     assert [(p.side_by_side, p.batch) for p in result.sweep] == [
         (n, b) for _ in range(2) for n in layouts for b in (1, 4)
     ]
-    assert result.goals() == []  # the goals are judged at 16 clients only
+    # Only the lone request's goals: the others are judged at 16 clients.
+    assert {(g.concurrency, g.what.split()[1]) for g in result.goals()} == {
+        (1, "p50"),
+        (1, "CPU/req"),
+    }
     assert any(label.startswith("(e)") for label in seen)
 
     # The limit is never printed below a same-session case without the fault said.

@@ -81,6 +81,11 @@ GOAL_P99_RATIO = 0.5  # "well below": (d)'s p99 at most this share of (a)'s
 GOAL_BATCHER_LENGTH = 16  # the plain batcher's goal is judged at this length
 GOAL_OVER_BATCHER = 1.1  # (c) at least this many times (e)'s throughput, p99 at most (e)'s
 GOAL_DAEMON_OVER_IN_PROCESS = 0.9  # (d) at least this share of (c)'s throughput
+# A lone request (one client, batch 1) through ainos in-process against the bare session (a):
+# p50 at most this much above (a)'s, CPU per request at most this many times (a)'s.
+GOAL_LONE_P50_EXTRA_MS = 0.5
+GOAL_LONE_CPU_RATIO = 1.15
+GOAL_LONG_LENGTH = 128  # long texts: (c) at least (e) and (a), its p99 at most (a)'s
 _RUNNER = "ainos.app.bench._serving_case"
 _VECTOR_TOLERANCE = 1e-4
 
@@ -218,6 +223,7 @@ class ServingGoal:
     ratio: float
     target: float
     at_least: bool = True  # ratio >= target; else ratio <= target
+    concurrency: int = GOAL_CONCURRENCY
 
     @property
     def met(self) -> bool:
@@ -301,67 +307,73 @@ class ServingBenchResult:
         return faults
 
     def goals(self) -> list[ServingGoal]:
-        if GOAL_CONCURRENCY not in self.settings.concurrencies:
-            return []
-        n = GOAL_CONCURRENCY
+        """The goals the cases and concurrencies measured allow judging: at 16 clients,
+        throughput and p99 against the limit, the plain batcher, the shared session and
+        in-process; at one client, a lone request's overhead over the bare session."""
         cases = set(self.settings.cases)
+        goals = []
+        if GOAL_CONCURRENCY in self.settings.concurrencies:
+            for length in self.settings.lengths:
+                goals += self._loaded_goals(length, cases)
+        if 1 in self.settings.concurrencies and {"a", "c"} <= cases:
+            for length in self.settings.lengths:
+                if length == GOAL_BATCHER_LENGTH:
+                    goals += self._lone_goals(length)
+        return goals
 
-        def rate(case: str, length: int) -> float:
+    def _loaded_goals(self, length: int, cases: set[str]) -> list[ServingGoal]:
+        n = GOAL_CONCURRENCY
+
+        def rate(case: str) -> float:
             return self.row(case, length, n).requests_per_second.median
 
-        def p99(case: str, length: int) -> float:
+        def p99(case: str) -> float:
             return self.row(case, length, n).p99_ms.median
 
+        def ratio(what: str, value: float, target: float, at_least: bool = True) -> ServingGoal:
+            return ServingGoal(length, what, value, target, at_least)
+
         goals = []
-        for length in self.settings.lengths:
-            if {"a", "b", "d"} <= cases:
-                goals.append(
-                    ServingGoal(
-                        length,
-                        "(d) req/s / (b) req/s",
-                        rate("d", length) / rate("b", length),
-                        GOAL_THROUGHPUT_RATIO,
-                    )
-                )
-                goals.append(
-                    ServingGoal(
-                        length,
-                        "(d) p99 / (a) p99",
-                        p99("d", length) / p99("a", length),
-                        GOAL_P99_RATIO,
-                        at_least=False,
-                    )
-                )
-            if length != GOAL_BATCHER_LENGTH:
-                continue
-            if {"c", "e"} <= cases:
-                goals.append(
-                    ServingGoal(
-                        length,
-                        "(c) req/s / (e) req/s",
-                        rate("c", length) / rate("e", length),
-                        GOAL_OVER_BATCHER,
-                    )
-                )
-                goals.append(
-                    ServingGoal(
-                        length,
-                        "(c) p99 / (e) p99",
-                        p99("c", length) / p99("e", length),
-                        1.0,
-                        at_least=False,
-                    )
-                )
-            if {"c", "d"} <= cases:
-                goals.append(
-                    ServingGoal(
-                        length,
-                        "(d) req/s / (c) req/s",
-                        rate("d", length) / rate("c", length),
-                        GOAL_DAEMON_OVER_IN_PROCESS,
-                    )
-                )
+        if {"a", "b", "d"} <= cases:
+            goals.append(
+                ratio("(d) req/s / (b) req/s", rate("d") / rate("b"), GOAL_THROUGHPUT_RATIO)
+            )
+            goals.append(ratio("(d) p99 / (a) p99", p99("d") / p99("a"), GOAL_P99_RATIO, False))
+        if length == GOAL_BATCHER_LENGTH and {"c", "e"} <= cases:
+            goals.append(ratio("(c) req/s / (e) req/s", rate("c") / rate("e"), GOAL_OVER_BATCHER))
+            goals.append(ratio("(c) p99 / (e) p99", p99("c") / p99("e"), 1.0, False))
+        if length == GOAL_BATCHER_LENGTH and {"c", "d"} <= cases:
+            goals.append(
+                ratio("(d) req/s / (c) req/s", rate("d") / rate("c"), GOAL_DAEMON_OVER_IN_PROCESS)
+            )
+        if length == GOAL_LONG_LENGTH and {"a", "c", "e"} <= cases:
+            goals.append(ratio("(c) req/s / (e) req/s", rate("c") / rate("e"), 1.0))
+            goals.append(ratio("(c) req/s / (a) req/s", rate("c") / rate("a"), 1.0))
+            goals.append(ratio("(c) p99 / (a) p99", p99("c") / p99("a"), 1.0, False))
         return goals
+
+    def _lone_goals(self, length: int) -> list[ServingGoal]:
+        bare, ours = self.row("a", length, 1), self.row("c", length, 1)
+        allowed_p50 = bare.p50_ms.median + GOAL_LONE_P50_EXTRA_MS
+        cpu = ours.cpu_ms_per_request.median / bare.cpu_ms_per_request.median
+        return [
+            ServingGoal(
+                length,
+                f"(c) p50 / ((a) p50 + {GOAL_LONE_P50_EXTRA_MS:g} ms)",
+                ours.p50_ms.median / allowed_p50,
+                1.0,
+                at_least=False,
+                concurrency=1,
+            ),
+            ServingGoal(
+                length,
+                "(c) CPU/req / (a) CPU/req",
+                cpu,
+                GOAL_LONE_CPU_RATIO,
+                at_least=False,
+                concurrency=1,
+            ),
+        ]
 
     def to_dict(self) -> dict[str, object]:
         def ratio_to_limit(cell: ServingCell) -> float | None:

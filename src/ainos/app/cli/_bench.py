@@ -34,7 +34,6 @@ from ainos.app.bench.memory import run_memory_bench
 from ainos.app.bench.scheduler import run_scheduler_bench
 from ainos.app.bench.serving import (
     CASES,
-    GOAL_CONCURRENCY,
     ServingBenchResult,
     run_serving_bench,
 )
@@ -373,7 +372,8 @@ def serving(
         stdout.print(fault.describe())
     for goal in result.goals():
         stdout.print(
-            f"goal, {goal.length} tokens, {GOAL_CONCURRENCY} clients: {goal.what} "
+            f"goal, {goal.length} tokens, {goal.concurrency} "
+            f"client{'s' if goal.concurrency > 1 else ''}: {goal.what} "
             f"{goal.ratio:.3f} ({'>=' if goal.at_least else '<='} {goal.target:g}): "
             + ("met" if goal.met else "NOT met")
         )

@@ -17,9 +17,9 @@ over a Unix socket (``ainos.kernel.control``).
 | IOCTL_AI_REGISTER_WINAI_RUNTIME    | ``register_runtime``  |
 | IOCTL_AI_GET_OPTIMIZED_GPU_PATH    | ``get_optimized_path``|
 
-and what a real service needs besides: ``version``, ``attach_pool`` (the arena's file
-descriptor, passed with SCM_RIGHTS), ``submit``, ``cancel``, ``job_status``, ``job_result``
-and ``list_ai_processes``.
+and what a real service needs besides: ``version``, ``list_methods``, ``attach_pool`` (the
+arena's file descriptor, passed with SCM_RIGHTS), ``submit``, ``cancel``, ``job_status``,
+``job_result`` and ``list_ai_processes``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ __all__ = [
     "JobInfo",
     "JobResultParams",
     "ListAiProcessesParams",
+    "MethodInfo",
+    "MethodList",
     "MethodSpec",
     "PeerCredentials",
     "RegisterRuntimeParams",
@@ -270,49 +272,91 @@ class SetGpuUtilParams(Record):
     device: str | None = Field(default=None, description="None: every device.")
 
 
+class MethodInfo(Record):
+    """One method of the table, as ``list_methods`` describes it."""
+
+    name: str
+    description: str
+    ioctl: str | None = None
+    params: list[str] = Field(description="The names of its parameters.")
+
+
+class MethodList(Record):
+    methods: list[MethodInfo]
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     params: type[Record]
     result: type[Record]
+    description: str
     ioctl: str | None = None
 
 
 METHODS: dict[str, MethodSpec] = {
-    "version": MethodSpec(params=Empty, result=VersionInfo),
-    "get_stats": MethodSpec(params=Empty, result=SystemStats, ioctl="IOCTL_AI_GET_STATS"),
-    "get_gpu_status": MethodSpec(params=Empty, result=GpuStatus, ioctl="IOCTL_AI_GET_GPU_STATUS"),
+    "version": MethodSpec(Empty, VersionInfo, "The daemon's version, pid and endpoints."),
+    "list_methods": MethodSpec(Empty, MethodList, "The methods of the control plane."),
+    "get_stats": MethodSpec(
+        Empty, SystemStats, "Everything at once: devices, pool, scheduler.", "IOCTL_AI_GET_STATS"
+    ),
+    "get_gpu_status": MethodSpec(
+        Empty,
+        GpuStatus,
+        "Each GPU's utilisation, memory and temperature.",
+        "IOCTL_AI_GET_GPU_STATUS",
+    ),
     "get_memory_pool": MethodSpec(
-        params=Empty, result=MemoryPoolStats, ioctl="IOCTL_AI_GET_MEMORY_POOL"
+        Empty, MemoryPoolStats, "The pinned memory pool's statistics.", "IOCTL_AI_GET_MEMORY_POOL"
     ),
     "get_scheduler_stats": MethodSpec(
-        params=Empty, result=SchedulerSummary, ioctl="IOCTL_AI_GET_SCHEDULER_STATS"
+        Empty, SchedulerSummary, "The AI scheduler's statistics.", "IOCTL_AI_GET_SCHEDULER_STATS"
     ),
     "alloc_pinned": MethodSpec(
-        params=AllocPinnedParams, result=PinnedHandle, ioctl="IOCTL_AI_ALLOC_PINNED"
+        AllocPinnedParams,
+        PinnedHandle,
+        "Reserve a block of the pinned pool (size bytes) for this connection.",
+        "IOCTL_AI_ALLOC_PINNED",
     ),
     "free_pinned": MethodSpec(
-        params=FreePinnedParams, result=FreedBlock, ioctl="IOCTL_AI_FREE_PINNED"
+        FreePinnedParams,
+        FreedBlock,
+        "Free a pinned block this client holds.",
+        "IOCTL_AI_FREE_PINNED",
     ),
-    "attach_pool": MethodSpec(params=Empty, result=ArenaInfo),
+    "attach_pool": MethodSpec(
+        Empty, ArenaInfo, "The pinned arena, its file descriptor passed alongside (SCM_RIGHTS)."
+    ),
     "register_runtime": MethodSpec(
-        params=RegisterRuntimeParams,
-        result=RuntimeRegistration,
-        ioctl="IOCTL_AI_REGISTER_WINAI_RUNTIME",
+        RegisterRuntimeParams,
+        RuntimeRegistration,
+        "Register the calling process as an AI runtime, with its default priority class.",
+        "IOCTL_AI_REGISTER_WINAI_RUNTIME",
     ),
     "get_optimized_path": MethodSpec(
-        params=JobRequirements, result=Placement, ioctl="IOCTL_AI_GET_OPTIMIZED_GPU_PATH"
+        JobRequirements,
+        Placement,
+        "The device a job with these requirements should run on, and why.",
+        "IOCTL_AI_GET_OPTIMIZED_GPU_PATH",
     ),
     "boost_priority": MethodSpec(
-        params=BoostPriorityParams, result=BoostResult, ioctl="IOCTL_AI_BOOST_PRIORITY"
+        BoostPriorityParams,
+        BoostResult,
+        "Change a process's priority class (and its OS scheduling where permitted).",
+        "IOCTL_AI_BOOST_PRIORITY",
     ),
     "set_gpu_util": MethodSpec(
-        params=SetGpuUtilParams, result=SetGpuUtilResult, ioctl="IOCTL_AI_SET_GPU_UTIL"
+        SetGpuUtilParams,
+        SetGpuUtilResult,
+        "Cap (or, without fraction, uncap) the share of a device a client or class may take.",
+        "IOCTL_AI_SET_GPU_UTIL",
     ),
-    "submit": MethodSpec(params=SubmitParams, result=JobInfo),
-    "cancel": MethodSpec(params=JobIdParams, result=JobInfo),
-    "job_status": MethodSpec(params=JobIdParams, result=JobInfo),
-    "job_result": MethodSpec(params=JobResultParams, result=JobInfo),
-    "list_ai_processes": MethodSpec(params=ListAiProcessesParams, result=ProcessScan),
+    "submit": MethodSpec(SubmitParams, JobInfo, "Submit a job: an operation by name, its args."),
+    "cancel": MethodSpec(JobIdParams, JobInfo, "Cancel a job."),
+    "job_status": MethodSpec(JobIdParams, JobInfo, "A job's state now."),
+    "job_result": MethodSpec(JobResultParams, JobInfo, "Wait up to timeout_s for a job's outcome."),
+    "list_ai_processes": MethodSpec(
+        ListAiProcessesParams, ProcessScan, "AI processes: ML runtimes, GPU users, registrations."
+    ),
 }
 
 IOCTL_METHODS: dict[str, str] = {

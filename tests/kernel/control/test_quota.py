@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.control_daemon import Daemon, Line, start_daemon, stop_daemon
 
 from ainos.errors import PoolQuotaExceeded
 from ainos.kernel.control import Client
 from ainos.protocol.control import ErrorCode
-
-from .conftest import Daemon, Line, start_daemon, stop_daemon
 
 MIB = 1024 * 1024
 

@@ -11,11 +11,10 @@ import socket
 import time
 
 import pytest
+from tests.control_daemon import Daemon, Line
 
 from ainos.kernel.control import MAX_BATCH_REQUESTS, MAX_REPLY_BYTES, Client, ControlServer
 from ainos.protocol.control import ErrorCode
-
-from .conftest import Daemon, Line
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "HTTP API (Ctrl-C or SIGTERM stops it gracefully).",
     ),
     "status": ("_status", "Whether a daemon is running, and its statistics."),
+    "ctl": (
+        "_ctl",
+        "Call a method of the running daemon's control plane and print its result as JSON.",
+    ),
     "embed": ("_models", "Sentence embeddings of TEXTS (through the daemon when one runs)."),
     "chat": (
         "_chat",

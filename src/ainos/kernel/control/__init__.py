@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 from ainos._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ainos.kernel.control._client import Client, ControlClient, DaemonUnavailable, RemoteError
+    from ainos.kernel.control._client import (
+        Client,
+        ControlClient,
+        DaemonUnavailable,
+        MethodNotFound,
+        RemoteError,
+    )
     from ainos.kernel.control._daemon import serve_forever
     from ainos.kernel.control._embedded import EmbeddedClient
     from ainos.kernel.control._limits import MAX_BATCH_REQUESTS, MAX_LINE_BYTES, MAX_REPLY_BYTES
@@ -33,6 +39,7 @@ _EXPORTS = {
     "DaemonUnavailable": "_client",
     "EmbeddedClient": "_embedded",
     "KernelServices": "_services",
+    "MethodNotFound": "_client",
     "MAX_BATCH_REQUESTS": "_limits",
     "MAX_LINE_BYTES": "_limits",
     "MAX_REPLY_BYTES": "_limits",
@@ -61,6 +68,7 @@ __all__ = [
     "DaemonUnavailable",
     "EmbeddedClient",
     "KernelServices",
+    "MethodNotFound",
     "OperationContext",
     "OperationRegistry",
     "PreparedWork",

@@ -34,6 +34,7 @@ from ainos.protocol.control import (
     FreedBlock,
     GpuStatus,
     JobInfo,
+    MethodList,
     RuntimeRegistration,
     SchedulerSummary,
     SetGpuUtilResult,
@@ -46,7 +47,7 @@ from ainos.protocol.scheduler import Priority
 if TYPE_CHECKING:  # numpy-backed; imported by attach_pool, not by every command
     from ainos.kernel.memory import ArenaMapping
 
-__all__ = ["Client", "ControlClient", "DaemonUnavailable", "RemoteError"]
+__all__ = ["Client", "ControlClient", "DaemonUnavailable", "MethodNotFound", "RemoteError"]
 
 _R = TypeVar("_R", bound=Record)
 Notification = Callable[[str, dict[str, Any]], None]
@@ -65,17 +66,21 @@ class RemoteError(AinosError):
         self.data = data
 
 
+class MethodNotFound(NotFound):
+    """The daemon has no method of that name (JSON-RPC -32601)."""
+
+
 def _raise_remote(error: dict[str, Any]) -> None:
     """Re-raise a daemon error as the ainos error it was, where there is one."""
     code, message, data = error.get("code"), str(error.get("message")), error.get("data")
+    if code == ErrorCode.METHOD_NOT_FOUND:
+        raise MethodNotFound(message)
     name = data.get("type") if isinstance(data, dict) else None
     kind = getattr(errors, name, None) if isinstance(name, str) else None
     if isinstance(kind, type) and issubclass(kind, AinosError):
         raise kind(message)
     if code in (ErrorCode.INVALID_PARAMS, ErrorCode.INVALID_REQUEST):
         raise InvalidArgument(message)
-    if code == ErrorCode.METHOD_NOT_FOUND:
-        raise NotFound(message)
     raise RemoteError(
         int(code) if isinstance(code, int) else ErrorCode.INTERNAL_ERROR, message, data
     )
@@ -118,6 +123,9 @@ class ControlClient(ABC):
     # One method per IOCTL, and the service's own.
     def version(self) -> VersionInfo:
         return self._typed("version", VersionInfo)
+
+    def list_methods(self) -> MethodList:
+        return self._typed("list_methods", MethodList)
 
     def get_stats(self) -> SystemStats:
         return self._typed("get_stats", SystemStats)

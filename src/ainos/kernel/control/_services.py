@@ -53,6 +53,8 @@ from ainos.protocol.control import (
     JobInfo,
     JobResultParams,
     ListAiProcessesParams,
+    MethodInfo,
+    MethodList,
     PeerCredentials,
     RegisterRuntimeParams,
     RuntimeRegistration,
@@ -252,6 +254,19 @@ class KernelServices:
             embedded=self.socket_path is None,
             socket_path=self.socket_path,
             endpoints=dict(self.endpoints),
+        )
+
+    def list_methods(self, _params: Empty, session: Session) -> MethodList:
+        return MethodList(
+            methods=[
+                MethodInfo(
+                    name=name,
+                    description=spec.description,
+                    ioctl=spec.ioctl,
+                    params=list(spec.params.model_fields),
+                )
+                for name, spec in METHODS.items()
+            ]
         )
 
     def _snapshot(self) -> StatsSnapshot:

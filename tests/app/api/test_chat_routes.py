@@ -28,7 +28,9 @@ def client(openai_client: openai.OpenAI) -> openai.OpenAI:
 
 
 def _post(url: str, body: bytes) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=body, method="POST")
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())

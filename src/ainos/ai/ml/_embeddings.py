@@ -59,6 +59,7 @@ Progress = Callable[[str, float], None]
 _MIN_BUCKET = 8
 EXECUTOR_PREFIX = "onnx:"  # + the model's alias: the executor running its batches
 MAX_TEXTS_PER_REQUEST = 2048
+MAX_TOKENS_PER_REQUEST = 300_000  # OpenAI's bound too: a request's cost stays bounded
 
 
 def check_texts(texts: object) -> Sequence[str]:
@@ -439,6 +440,10 @@ class EmbeddingService:
         tokenizer = loaded.model.tokenizer
         encodings = tokenizer.tokenize(request.texts)
         counts = [len(encoding.ids) for encoding in encodings]
+        if sum(counts) > MAX_TOKENS_PER_REQUEST:
+            raise InvalidArgument(
+                f"input has {sum(counts)} tokens; at most {MAX_TOKENS_PER_REQUEST} per request"
+            )
         # Texts are grouped by length bucket so one long text does not pad the whole
         # request; each bucket becomes one job (usually a request is a single bucket).
         by_bucket: dict[int, list[int]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ainos.errors import DeadlineExceeded, InvalidArgument, JobCancelled, QueueFull
 
 __all__ = ["request_outcome"]
@@ -12,7 +14,8 @@ def request_outcome(error: BaseException) -> str:
         return "rejected"
     if isinstance(error, DeadlineExceeded):
         return "deadline_exceeded"
-    if isinstance(error, JobCancelled):
+    # A request awaited on an event loop is cancelled there (its client gone, say).
+    if isinstance(error, (JobCancelled, asyncio.CancelledError)):
         return "cancelled"
     if isinstance(error, InvalidArgument):
         return "invalid"

@@ -7,7 +7,10 @@ Errors are OpenAI error objects: ``{"error": {"message", "type", "param", "code"
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,11 +22,19 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ainos.ai.ml import EmbeddingService, ModelCatalog, embedding_request
+from ainos.ai.ml import (
+    EmbeddingRequest,
+    EmbeddingResult,
+    EmbeddingService,
+    ModelCatalog,
+    embedding_request,
+)
 from ainos.ai.ml.llm import LlmService
 from ainos.app.api._common import (
     ApiError,
@@ -34,6 +45,8 @@ from ainos.app.api._common import (
     json_body,
     priority,
 )
+from ainos.app.api._guard import LOOPBACK_ORIGINS, RequestGuard, host_name
+from ainos.app.api._interrupt import ClientGone, Stopping, unless_interrupted
 from ainos.app.api._llm_routes import ChatApi, llm_routes
 from ainos.errors import AinosError, InvalidArgument
 from ainos.kernel.telemetry import CONTENT_TYPE
@@ -42,6 +55,7 @@ from ainos.protocol import ModelTask
 __all__ = ["ApiConfig", "create_app"]
 
 _THREADS = 256  # blocking calls in flight; the per-model gates bound the real work
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,10 @@ class ApiConfig:
     token: str | None = None  # required as "Authorization: Bearer <token>" when set
     default_embedding_model: str | None = None
     default_chat_model: str | None = None
+    # Host names the API answers to beside loopback ones (the address it serves on, say).
+    allowed_hosts: tuple[str, ...] = ()
+    # Browser origins (scheme://host[:port]) that may call it beside pages on loopback.
+    allowed_origins: tuple[str, ...] = ()
 
 
 def _texts(body: dict[str, Any]) -> object:
@@ -68,6 +86,7 @@ class _Api:
     metrics: Callable[[], str]
     queue: Callable[[], dict[str, Any]]
     llm: LlmService | None
+    stopping: Stopping
 
     def is_loaded(self, alias: str) -> bool:
         return self.embeddings.is_loaded(alias) or (
@@ -136,11 +155,7 @@ async def create_embeddings(request: Request) -> Response:
         entry = await run_in_threadpool(api.catalog.entry, model)
         if entry.task is not ModelTask.EMBEDDING:
             raise invalid(f"model {model!r} does not make embeddings", "model")
-    # A model with room answers without a thread hop; one that is busy or not loaded
-    # yet makes the request wait its turn (or the load) in a worker thread.
-    result = await api.embeddings.run_nowait(asked)
-    if result is None:
-        result = await run_in_threadpool(api.embeddings.run, asked)
+    result = await unless_interrupted(request, _embed(api.embeddings, asked), api.stopping)
     dimensions = body.get("dimensions")
     if dimensions is not None and dimensions != result.vectors.shape[1]:
         raise invalid(
@@ -171,6 +186,15 @@ async def create_embeddings(request: Request) -> Response:
         },
         headers=headers,
     )
+
+
+async def _embed(embeddings: EmbeddingService, asked: EmbeddingRequest) -> EmbeddingResult:
+    # A model with room answers without a thread hop; one that is busy or not loaded
+    # yet makes the request wait its turn (or the load) in a worker thread.
+    result = await embeddings.run_nowait(asked)
+    if result is None:
+        result = await run_in_threadpool(embeddings.run, asked)
+    return result
 
 
 async def prometheus(request: Request) -> Response:
@@ -234,10 +258,34 @@ async def on_not_found(request: Request, exc: Exception) -> Response:
     ).response()
 
 
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up is no server error: one line, and no answer (none can go)."""
+    _log.info("%s %s: the client closed the connection", request.method, request.url.path)
+    return Response(status_code=499)
+
+
 @asynccontextmanager
-async def _lifespan(_app: Starlette) -> AsyncIterator[None]:
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = _THREADS
+    app.state.api.stopping.bind(asyncio.get_running_loop())
     yield
+
+
+def _middleware(config: ApiConfig) -> list[Middleware]:
+    """The door (Host, Origin, JSON bodies), then CORS answers for the origins it lets in,
+    so their pages can read the replies."""
+    names = "|".join(re.escape(host_name(h)) for h in config.allowed_hosts)
+    origins = LOOPBACK_ORIGINS if not names else rf"{LOOPBACK_ORIGINS}|https?://({names})(:\d+)?"
+    return [
+        Middleware(RequestGuard, hosts=config.allowed_hosts, origins=config.allowed_origins),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(config.allowed_origins),
+            allow_origin_regex=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["*"],
+        ),
+    ]
 
 
 def create_app(
@@ -251,7 +299,7 @@ def create_app(
 ) -> Starlette:
     """The API app. ``metrics`` renders Prometheus text; ``queue`` describes the device;
     ``llm`` adds chat completions and the Responses API."""
-    api = _Api(embeddings, catalog, config, metrics, queue, llm)
+    api = _Api(embeddings, catalog, config, metrics, queue, llm, Stopping())
     app = Starlette(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
@@ -267,10 +315,17 @@ def create_app(
             ApiError: on_api_error,
             AinosError: on_ainos_error,
             HTTPException: on_not_found,
+            ClientGone: on_client_gone,
+            ClientDisconnect: on_client_gone,
         },
+        middleware=_middleware(config),
         lifespan=_lifespan,
     )
     app.state.api = api
+    # What the daemon cancels when its drain timeout is over (HttpServer.stop's on_overdue).
+    app.state.stopping = api.stopping
     if llm is not None:
-        app.state.chat = ChatApi(llm, catalog, api.authorise, config.default_chat_model)
+        app.state.chat = ChatApi(
+            llm, catalog, api.authorise, config.default_chat_model, api.stopping
+        )
     return app

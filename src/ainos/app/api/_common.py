@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -90,6 +92,48 @@ def from_ainos(error: AinosError) -> ApiError:
     return ApiError(500, message, "server_error", type(error).__name__)
 
 
+# Bounds on what a body may hold, checked as it is read: deeper nesting and longer
+# integers are no request of this API, and would otherwise end in a RecursionError, an
+# OverflowError (an int as a float) or a C integer that wraps, far from the body.
+MAX_JSON_DEPTH = 64
+_MAX_INT_DIGITS = 20
+# Only a body with a \uD800-\uDFFF escape can hold a lone surrogate, which no text
+# encoder (tokenisers included) accepts.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(digits)} digits is out of range")
+    return int(digits)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_document(document: object, surrogates: bool) -> None:
+    """Depth at most MAX_JSON_DEPTH and, when ``surrogates``, no lone surrogate in a string
+    (walked without recursion, so no depth can overflow the stack)."""
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            if surrogates and isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise invalid("a string of the request body holds a lone surrogate") from None
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise invalid(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -102,11 +146,14 @@ async def json_body(request: Request) -> dict[str, Any]:
                 413, f"request body over {MAX_BODY_BYTES} bytes", "invalid_request_error"
             )
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
+    except RecursionError:
+        raise invalid(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, an integer out of range
         raise invalid(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise invalid("the request body must be a JSON object")
+    _check_document(document, _SURROGATE_ESCAPE.search(body) is not None)
     return document
 
 

@@ -35,13 +35,14 @@ from ainos.app.api._common import (
     json_body,
     priority,
 )
+from ainos.app.api._interrupt import Stopping, unless_interrupted
 from ainos.app.api._responses import (
     ResponseStore,
     collect_response,
     stream_events,
     to_chat,
 )
-from ainos.errors import AinosError
+from ainos.errors import AinosError, ContextLengthExceeded
 from ainos.protocol import ModelTask
 
 __all__ = ["ChatApi", "llm_routes"]
@@ -49,6 +50,9 @@ __all__ = ["ChatApi", "llm_routes"]
 Authorise = Callable[[Request], None]
 _SSE = "text/event-stream"
 _DONE = "data: [DONE]\n\n"
+# No token of a model's vocabulary is longer than this many characters, so a prompt of more
+# than context times this cannot fit: it is refused before the tokeniser spends seconds on it.
+_MAX_CHARS_PER_TOKEN = 128
 
 
 async def _peeked(
@@ -78,6 +82,7 @@ class ChatApi:
     catalog: ModelCatalog
     authorise: Authorise
     default_model: str | None
+    stopping: Stopping
     responses: ResponseStore = field(default_factory=ResponseStore)
 
 
@@ -99,7 +104,8 @@ async def _start(
     chat: ChatApi, request: Request, body: dict[str, Any], call: ChatCall
 ) -> Generation:
     await _ensure_loaded(chat, call.model)
-    return chat.llm.generate(
+    _check_prompt_size(chat, call)
+    generation = chat.llm.generate(
         call.model,
         call.engine_request,
         client=client_identity(request, body),
@@ -107,6 +113,24 @@ async def _start(
         deadline_ms=deadline_ms(request, body),
         loop=asyncio.get_running_loop(),
     )
+    return chat.stopping.track(generation)
+
+
+def _check_prompt_size(chat: ChatApi, call: ChatCall) -> None:
+    window = chat.llm.engine(call.model).context_tokens
+    messages = call.engine_request.get("messages") or []
+    characters = sum(len(m["content"]) for m in messages if isinstance(m.get("content"), str))
+    if characters > window * _MAX_CHARS_PER_TOKEN:
+        raise ContextLengthExceeded(
+            f"the prompt of {characters} characters is more than the model's context of "
+            f"{window} tokens can hold",
+            prompt_tokens=None,
+            context_tokens=window,
+        )
+
+
+async def _collected(chunks: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [chunk async for chunk in chunks]
 
 
 async def _client_chunks(
@@ -129,7 +153,7 @@ async def chat_completions(request: Request) -> Response:
     stream = ChatStream(call)
     chunks = _client_chunks(stream, generation)
     if not call.stream:
-        collected = [chunk async for chunk in chunks]
+        collected = await unless_interrupted(request, _collected(chunks), chat.stopping)
         reply = collect_completion(call, collected, stream.usage)
         return JSONResponse(reply, headers=headers)
     first, rest = await _peeked(chunks)
@@ -160,7 +184,10 @@ async def create_response(request: Request) -> Response:
     headers = {"x-ainos-queue-position": str(generation.initial_position)}
     chunks = _client_chunks(ChatStream(call), generation)
     if not turn.stream:
-        return JSONResponse(await collect_response(turn, chunks, chat.responses), headers=headers)
+        reply = await unless_interrupted(
+            request, collect_response(turn, chunks, chat.responses), chat.stopping
+        )
+        return JSONResponse(reply, headers=headers)
     events = stream_events(turn, chunks, chat.responses)
 
     async def sse() -> AsyncIterator[str]:

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, cast
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from ainos.app.api._transport import CoalescingHttpProtocol
+from ainos.app.api._limits import HttpLimits, LimitedHttpProtocol
 from ainos.errors import AinosError, InvalidArgument
 
 __all__ = ["HttpServer", "is_loopback"]
@@ -28,7 +31,9 @@ def is_loopback(host: str) -> bool:
 
 
 class HttpServer:
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, limits: HttpLimits | None = None
+    ) -> None:
         if not 0 <= port <= 65535:
             raise InvalidArgument(f"port must be between 0 and 65535, got {port}")
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -44,13 +49,15 @@ class HttpServer:
         self._socket.listen(1024)
         self.host = host
         self.port = int(self._socket.getsockname()[1])
+        limits = limits or HttpLimits()
+        protocol = functools.partial(LimitedHttpProtocol, limits=limits)
         config = uvicorn.Config(
             app,
-            http=CoalescingHttpProtocol,
+            http=cast(Any, protocol),  # uvicorn calls it with its config, as it would a class
             log_level="warning",
             access_log=False,
             lifespan="on",
-            timeout_keep_alive=30,
+            timeout_keep_alive=limits.keep_alive_s,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -71,9 +78,18 @@ class HttpServer:
             time.sleep(0.01)
         return self
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 30.0, on_overdue: Callable[[], None] | None = None) -> None:
+        """Stop accepting, give requests in progress ``grace`` seconds, then call
+        ``on_overdue`` (which should end them: the app's ``Stopping.cancel_all``) and give
+        them a little more to answer; connections still open after that are dropped."""
         self._server.should_exit = True
         if self._thread.is_alive():
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=grace)
+        if self._thread.is_alive() and on_overdue is not None:
+            on_overdue()
+            self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=5)
         with contextlib.suppress(OSError):
             self._socket.close()

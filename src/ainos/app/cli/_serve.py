@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ from ainos.kernel.scheduler import Discipline, PolicyConfig
 # `ainos status` when no daemon runs: the LSB status code for "not running".
 
 
-def _mount_mcp(app: Any, runtime: Runtime, socket: Path, host: str, token: str | None) -> None:
+def _mount_mcp(
+    app: Any, runtime: Runtime, socket: Path, host: str, token: str | None, hosts: list[str]
+) -> None:
     """MCP at /mcp beside the API, on the daemon's own runtime, behind the API's token."""
     from ainos.app.mcp_server import McpServerOptions, build_server
     from ainos.app.mcp_server._backend import LocalBackend
@@ -38,7 +41,7 @@ def _mount_mcp(app: Any, runtime: Runtime, socket: Path, host: str, token: str |
 
     options = McpServerOptions(socket_path=socket)
     server = build_server(options, backend=lambda: LocalBackend(runtime))
-    mount(app, server, HttpDoor.for_bind(host, token))
+    mount(app, server, HttpDoor.for_bind(host, token, hosts))
 
 
 def serve(
@@ -52,6 +55,17 @@ def serve(
         "--token",
         envvar="AINOS_API_TOKEN",
         help="Bearer token the HTTP API requires (needed on a non-loopback --host).",
+    ),
+    allow_host: list[str] = typer.Option(
+        [],
+        "--allow-host",
+        help="Another Host name the HTTP API answers to, beside loopback and --host (repeatable).",
+    ),
+    allow_origin: list[str] = typer.Option(
+        [],
+        "--allow-origin",
+        help="A browser origin (scheme://host[:port]) that may call the HTTP API, beside "
+        "pages on loopback (repeatable).",
     ),
     no_http: bool = typer.Option(False, "--no-http", help="Serve the control socket only."),
     no_mcp: bool = typer.Option(
@@ -124,17 +138,21 @@ def serve(
                 token=token,
                 default_embedding_model=DEFAULT_EMBEDDING_MODEL,
                 default_chat_model=DEFAULT_CHAT_MODEL,
+                allowed_hosts=(host, *allow_host),
+                allowed_origins=tuple(allow_origin),
             ),
         )
     )
     path = socket_path or default_socket_path()
     http: list[HttpServer] = []
+    overdue: list[Callable[[], None]] = []
 
     def ready(server: ControlServer) -> None:
         if not no_http:
             app = runtime.http_app()
             if not no_mcp:
-                _mount_mcp(app, runtime, server.path, host, token)
+                _mount_mcp(app, runtime, server.path, host, token, allow_host)
+            overdue.append(app.state.stopping.cancel_all)
             http.append(HttpServer(app, host, port).start())
             server.services.endpoints["http"] = http[0].url
             publish_endpoint(server.path, http[0].url)
@@ -152,7 +170,9 @@ def serve(
         if http:
             withdraw_endpoint(path)
         for server in http:
-            server.stop()
+            # Requests get the drain timeout too; what still runs then is cancelled, and
+            # open streams end with an error event.
+            server.stop(grace=drain_timeout, on_overdue=overdue[0])
         stderr.print(f"ainos: stopping: draining jobs, closing {connections} connections")
 
     serve_forever(path, runtime.kernel, on_ready=ready, on_stopping=stopping)

@@ -202,12 +202,10 @@ def _repetition(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _max_tokens(body: Mapping[str, Any]) -> int | None:
     for name in ("max_completion_tokens", "max_tokens"):
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RequestError(f"{name} must be a positive integer", name)
-        return value
+        # Bounded here: the engine takes it as a C int, where a larger one wraps.
+        value = _integer(body, name, 1, _MAX_INT32)
+        if value is not None:
+            return value
     return None
 
 

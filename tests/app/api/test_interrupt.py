@@ -1,0 +1,114 @@
+"""A client that hangs up cancels its work: a whole-reply chat completion and an embeddings
+request, each left by a real client over a real socket while the model works on it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ainos.ai.ml import DEFAULT_CHAT_MODEL
+from ainos.app.api import ApiConfig, HttpServer
+from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.kernel.control import ServicesConfig
+
+EMBEDDING_MODEL = "all-minilm-l6-v2"
+WAIT_S = 120  # a bound on waiting for the server, never a measurement
+
+
+@pytest.fixture(scope="module")
+def embedding_url(prepared_models: Path) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AINOS_HOME", str(prepared_models))
+        config = RuntimeConfig(
+            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+            api=ApiConfig(default_embedding_model=EMBEDDING_MODEL),
+        )
+        with Runtime(config) as runtime:
+            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
+            try:
+                yield http.url
+            finally:
+                http.stop()
+
+
+def _metric(url: str, family: str, **labels: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    for metric in text_string_to_metric_families(text):
+        for sample in metric.samples:
+            if sample.name == family and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def _wait_for(condition: str, check: object) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if callable(check) and check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the server never got to: {condition}")
+
+
+def _send_and_leave(url: str, path: str, body: dict[str, object], started: object) -> None:
+    """POST ``body``, wait until the server works on it, then close the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    data = json.dumps(body).encode()
+    with socket.create_connection((host, int(port)), timeout=WAIT_S) as connection:
+        connection.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+        _wait_for("working on the request", started)
+
+
+def test_a_chat_completion_left_by_its_client_is_cancelled(llm_http_url: str) -> None:
+    url, model = llm_http_url, DEFAULT_CHAT_MODEL
+    cancelled = _metric(url, "ainos_llm_requests_total", model=model, outcome="cancelled")
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "Count from 1 to 2000, one number a line."}],
+        "max_tokens": 1500,
+        "temperature": 0,
+        "ainos_repetition_guard": False,
+    }
+    _send_and_leave(
+        url,
+        "/v1/chat/completions",
+        body,
+        lambda: _metric(url, "ainos_llm_requests_in_flight", model=model) == 1,
+    )
+    _wait_for(
+        "the generation ended",
+        lambda: _metric(url, "ainos_llm_requests_in_flight", model=model) == 0,
+    )
+    after = _metric(url, "ainos_llm_requests_total", model=model, outcome="cancelled")
+    assert after == cancelled + 1
+
+
+def test_an_embeddings_request_left_by_its_client_is_cancelled(embedding_url: str) -> None:
+    url, model = embedding_url, EMBEDDING_MODEL
+    warm = urllib.request.Request(
+        f"{url}/v1/embeddings",
+        data=json.dumps({"input": "load the model"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(warm, timeout=WAIT_S).read()
+    texts = [f"text number {i}: " + "a few words about schedulers " * 15 for i in range(2048)]
+
+    def in_flight() -> int:
+        with urllib.request.urlopen(f"{url}/ainos/queue", timeout=30) as response:
+            return int(json.loads(response.read())["models"][model]["in_flight"])
+
+    _send_and_leave(url, "/v1/embeddings", {"input": texts}, lambda: in_flight() == 1)
+    _wait_for("the request ended", lambda: in_flight() == 0)
+    assert _metric(url, "ainos_model_requests_total", model=model, outcome="cancelled") == 1
+    assert _metric(url, "ainos_model_requests_total", model=model, outcome="ok") == 1

@@ -2,7 +2,13 @@
 registered in the ``ainos.actions`` entry-point group — copy one to make your own."""
 
 from ainos.ai.actions.builtin._codebase import AnalyzeCodebaseProvider, analyze_codebase
-from ainos.ai.actions.builtin._common import SKIPPED_DIRS, is_binary, walk_files
+from ainos.ai.actions.builtin._common import (
+    SKIPPED_DIRS,
+    TreeWalk,
+    WalkLimits,
+    is_binary,
+    walk_files,
+)
 from ainos.ai.actions.builtin._photo import DescribePhotoProvider, photo_metadata
 from ainos.ai.actions.builtin._search import SearchFilesProvider, search_files
 from ainos.ai.actions.builtin._summarize import (
@@ -25,6 +31,8 @@ __all__ = [
     "SearchFilesProvider",
     "SummarizeTextProvider",
     "Summarizer",
+    "TreeWalk",
+    "WalkLimits",
     "analyze_codebase",
     "count_words",
     "default_summarizer",

@@ -16,7 +16,14 @@ from typing import ClassVar
 from ainos.ai.actions._context import ActionInvocationContext
 from ainos.ai.actions._kinds import ActionEntityTextFormat
 from ainos.ai.actions._provider import ActionProvider
-from ainos.ai.actions.builtin._common import file_path, is_binary, walk_files
+from ainos.ai.actions.builtin._common import (
+    TreeWalk,
+    Unreadable,
+    WalkLimits,
+    file_path,
+    is_binary,
+    read_regular_file,
+)
 from ainos.errors import ActionError
 
 __all__ = ["AnalyzeCodebaseProvider", "CodebaseReport", "analyze_codebase", "summary_rows"]
@@ -81,13 +88,12 @@ class Manifest:
 @dataclass
 class CodebaseReport:
     root: str
+    walk: TreeWalk
     languages: dict[str, LanguageStats] = field(default_factory=dict)
     files: list[FileStats] = field(default_factory=list)
     todos: list[tuple[str, int, str, str]] = field(default_factory=list)
     todo_counts: Counter[str] = field(default_factory=Counter)
     manifests: list[Manifest] = field(default_factory=list)
-    skipped: int = 0
-    truncated: bool = False
 
     @property
     def total_lines(self) -> int:
@@ -224,24 +230,18 @@ def _manifest(path: Path, relative: str, text: str) -> Manifest | None:
     return Manifest(relative, kind, tuple(dict.fromkeys(names)))
 
 
-def analyze_codebase(root: Path) -> CodebaseReport:
+def analyze_codebase(root: Path, limits: WalkLimits | None = None) -> CodebaseReport:
     root = root.expanduser()
-    report = CodebaseReport(str(root))
+    report = CodebaseReport(str(root), TreeWalk(root, limits or WalkLimits(max_files=MAX_FILES)))
     base = root if root.is_dir() else root.parent
-    for count, path in enumerate(walk_files(root)):
-        if count >= MAX_FILES:
-            report.truncated = True
-            break
+    for path in report.walk:
         relative = str(path.relative_to(base))
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                report.skipped += 1
-                continue
-            data = path.read_bytes()
-        except OSError:
-            report.skipped += 1
+            data = read_regular_file(path, MAX_FILE_BYTES)
+        except Unreadable as skipped:
+            report.walk.skip(str(skipped))
             continue
+        size = len(data)
         if is_binary(data[:8192]):
             continue
         text = data.decode("utf-8", "replace")
@@ -289,10 +289,8 @@ def render_markdown(report: CodebaseReport) -> str:
     out.append(
         f"{files} source files, {report.total_lines} lines in {len(report.languages)} languages."
     )
-    if report.truncated:
-        out.append(f"Stopped after {MAX_FILES} files.")
-    if report.skipped:
-        out.append(f"{report.skipped} files were too large or unreadable and were skipped.")
+    if passed_over := report.walk.report():
+        out.append(f"Not read: {passed_over}.")
     sections: list[tuple[str, list[str]]] = [
         ("Largest files", [f"- {f.path}: {f.lines} lines" for f in report.largest()]),
         (
@@ -338,10 +336,8 @@ def summary_rows(report: CodebaseReport) -> list[tuple[str, str]]:
     rows.append(("TODO markers", f"{markers} ({by_tag})" if markers else "0"))
     if report.manifests:
         rows.append(("Manifests", ", ".join(f"{m.path} ({m.kind})" for m in report.manifests)))
-    if report.skipped or report.truncated:
-        rows.append(
-            ("Not read", f"{report.skipped} files" + (", walk cut short" * report.truncated))
-        )
+    if passed_over := report.walk.report():
+        rows.append(("Not read", passed_over))
     return rows
 
 

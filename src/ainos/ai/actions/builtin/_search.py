@@ -11,7 +11,14 @@ from typing import ClassVar
 from ainos.ai.actions._context import ActionInvocationContext
 from ainos.ai.actions._entities import TextActionEntity
 from ainos.ai.actions._provider import ActionProvider
-from ainos.ai.actions.builtin._common import file_path, is_binary, walk_files
+from ainos.ai.actions.builtin._common import (
+    TreeWalk,
+    Unreadable,
+    WalkLimits,
+    file_path,
+    is_binary,
+    read_regular_file,
+)
 from ainos.errors import ActionError
 
 __all__ = ["SearchFilesProvider", "search_files"]
@@ -23,26 +30,26 @@ _LINE = 200
 
 @dataclass
 class SearchResult:
+    walk: TreeWalk
     matches: list[tuple[str, int, str]] = field(default_factory=list)
     files_searched: int = 0
     files_matched: int = 0
     truncated: bool = False
 
 
-def search_files(root: Path, query: str) -> SearchResult:
+def search_files(root: Path, query: str, limits: WalkLimits | None = None) -> SearchResult:
     """Case-insensitive unless the query has a capital letter (smart case)."""
     if not query:
         raise ActionError("the query is empty")
     sensitive = query != query.lower()
     needle = query if sensitive else query.lower()
     base = root if root.is_dir() else root.parent
-    result = SearchResult()
-    for path in walk_files(root):
+    result = SearchResult(TreeWalk(root, limits or WalkLimits()))
+    for path in result.walk:
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                continue
-            data = path.read_bytes()
-        except OSError:
+            data = read_regular_file(path, MAX_FILE_BYTES)
+        except Unreadable as skipped:
+            result.walk.skip(str(skipped))
             continue
         if is_binary(data[:8192]):
             continue
@@ -80,4 +87,6 @@ class SearchFilesProvider(ActionProvider):
             f"{result.files_searched} files under {root}"
             + (f" (stopped at {MAX_MATCHES})" if result.truncated else "")
         )
+        if passed_over := result.walk.report():
+            summary += f"; {passed_over}"
         context.set_output_entity("Summary", factory.create_text_entity(summary))

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
+import resource
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 import numpy as np
 import openai
 import pytest
+from mcp import Client as McpClient
+from mcp.client.streamable_http import streamable_http_client
 
+from ainos.ai.ml import DEFAULT_CHAT_MODEL
 from ainos.kernel.control import Client
 
 from .conftest import Daemon, start_daemon
@@ -104,3 +114,182 @@ print(json.dumps(vectors[0].tolist()))
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=0)
     over_http = client.embeddings.create(model=MODEL, input="shared memory").data[0].embedding
     np.testing.assert_allclose(pinned, over_http, atol=1e-5)
+
+
+# -- the door, the limits and the drain, on a real daemon -----------------------------------
+
+
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def _request(
+    url: str, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection(*_address(url), timeout=120)
+    try:
+        connection.putrequest(method, path, skip_host=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_the_mcp_sdk_client_passes_the_door(served: tuple[Daemon, str]) -> None:
+    """/mcp sits behind the API's door too: the SDK's client (Host: 127.0.0.1:port, no
+    Origin, JSON bodies) gets through it."""
+    _, url = served
+
+    async def tools() -> list[str]:
+        async with McpClient(streamable_http_client(f"{url}/mcp"), mode="legacy") as client:
+            return [tool.name for tool in (await client.list_tools()).tools]
+
+    assert "embed" in anyio.run(tools)
+
+
+def test_allowed_hosts_and_origins_come_from_the_command_line(
+    seeded_home: Path, tmp_path: Path
+) -> None:
+    daemon = start_daemon(
+        tmp_path / "run" / "control.sock",
+        "--pool-mib",
+        "8",
+        "--allow-host",
+        "ainos.internal",
+        "--allow-origin",
+        "https://app.example",
+    )
+    try:
+        with Client(daemon.socket_path) as client:
+            url = client.version().endpoints["http"]
+        assert _request(url, "GET", "/v1/models", {"Host": "ainos.internal:80"})[0] == 200
+        page = {"Host": "127.0.0.1", "Origin": "https://app.example"}
+        assert _request(url, "GET", "/v1/models", page)[0] == 200
+        status, document = _request(url, "GET", "/v1/models", {"Host": "attacker.example"})
+        assert status == 403
+        assert document["error"]["code"] == "forbidden"
+        hostile = {"Host": "127.0.0.1", "Origin": "https://attacker.example"}
+        assert _request(url, "GET", "/v1/models", hostile)[0] == 403
+    finally:
+        returncode, stderr = daemon.stop()
+    assert returncode == 0, stderr
+
+
+def _stream(url: str, path: str, body: dict[str, Any]) -> tuple[Any, Any]:
+    connection = http.client.HTTPConnection(*_address(url), timeout=120)
+    connection.request(
+        "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    response = connection.getresponse()
+    assert response.status == 200
+    return connection, response
+
+
+def _events(response: Any) -> Iterator[str]:
+    """The data lines of an SSE stream, until it ends."""
+    while line := response.readline():
+        if line.startswith(b"data: "):
+            yield line[len(b"data: ") :].decode().strip()
+
+
+def test_sigterm_ends_open_streams_after_the_drain_timeout(
+    seeded_home: Path, tmp_path: Path
+) -> None:
+    daemon = start_daemon(
+        tmp_path / "run" / "control.sock",
+        "--pool-mib",
+        "8",
+        "--context",
+        "2048",
+        "--llm-parallel",
+        "2",
+        "--drain-timeout",
+        "1",
+    )
+    long_reply = {
+        "model": DEFAULT_CHAT_MODEL,
+        "temperature": 0,
+        "stream": True,
+        "ainos_repetition_guard": False,
+    }
+    ask = "Count from 1 to 2000, one number a line."
+    try:
+        with Client(daemon.socket_path) as client:
+            url = client.version().endpoints["http"]
+        chat, chat_events = _stream(
+            url,
+            "/v1/chat/completions",
+            {**long_reply, "messages": [{"role": "user", "content": ask}], "max_tokens": 1500},
+        )
+        responses, response_events = _stream(
+            url, "/v1/responses", {**long_reply, "input": ask, "max_output_tokens": 1500}
+        )
+        chat_lines, response_lines = _events(chat_events), _events(response_events)
+        next(chat_lines)  # both generate
+        next(response_lines)
+        daemon.process.send_signal(signal.SIGTERM)
+        chat_rest, response_rest = list(chat_lines), list(response_lines)
+        chat.close()
+        responses.close()
+        returncode, stderr = daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+    last = json.loads(chat_rest[-1])
+    assert set(last["error"]) == {"message", "type", "param", "code"}
+    assert last["error"]["code"] == "cancelled"
+    failed = json.loads(response_rest[-1])
+    assert failed["type"] == "response.failed"
+    assert failed["response"]["status"] == "failed"
+    assert returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_connections_stay_under_the_open_file_limit(served: tuple[Daemon, str]) -> None:
+    """With its open-file limit lowered to what it uses + 300, the daemon is sent more idle
+    connections than that: those over its cap are answered 503 at once, and no file it opens
+    fails for want of a descriptor."""
+    daemon, url = served
+    pid = daemon.process.pid
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 300, hard))
+    held: list[socket.socket] = []
+    try:
+        held.extend(
+            socket.create_connection(_address(url), timeout=60) for _ in range(in_use + 350)
+        )
+        with socket.create_connection(_address(url), timeout=60) as extra:
+            reply = extra.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 503")
+        assert b"too_many_connections" in reply
+    finally:
+        for connection in held:
+            connection.close()
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=3)
+    assert len(client.embeddings.create(model=MODEL, input="still serving").data) == 1
+    returncode, stderr = daemon.stop()
+    assert returncode == 0, stderr
+    assert "Too many open files" not in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_client_leaving_mid_request_is_no_server_error(served: tuple[Daemon, str]) -> None:
+    daemon, url = served
+    with socket.create_connection(_address(url), timeout=60) as connection:
+        connection.sendall(
+            b"POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"input": '
+        )
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=0)
+    assert len(client.embeddings.create(model=MODEL, input="after").data) == 1
+    returncode, stderr = daemon.stop()
+    assert returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "ERROR" not in stderr

@@ -113,6 +113,18 @@ def test_base64_is_little_endian_float32(server: str, fp32_model: EmbeddingModel
             "priority",
         ),
         (json.dumps({"model": MODEL, "input": "x", "dimensions": 12}).encode(), 400, "384"),
+        (b'{"model": "%s", "input": ["\\ud800"]}' % MODEL.encode(), 400, "lone surrogate"),
+        (b'{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested deeper"),
+        (
+            b'{"model": "%s", "input": "x", "dimensions": %s}' % (MODEL.encode(), b"9" * 5000),
+            400,
+            "digits",
+        ),
+        (
+            json.dumps({"model": MODEL, "input": ["word " * 400] * 2048}).encode(),
+            400,
+            "at most 300000 per request",
+        ),
     ],
 )
 def test_bad_requests_get_openai_error_objects(

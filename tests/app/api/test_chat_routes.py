@@ -175,3 +175,53 @@ def test_a_shared_prefix_is_served_from_the_kv_cache(client: openai.OpenAI) -> N
     assert details is not None
     assert details.cached_tokens is not None
     assert details.cached_tokens > first.usage.prompt_tokens // 2  # the system prompt, reused
+
+
+def _deep(depth: int) -> bytes:
+    return b'{"model": "%s", "messages": ' % MODEL.encode() + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            b'{"model": "%s", "messages": [{"role": "user", "content": "a \\ud800 b"}]}'
+            % MODEL.encode(),
+            "lone surrogate",
+        ),
+        (_deep(100_000), "nested deeper"),
+        (_deep(70), "nested deeper"),
+        (
+            b'{"model": "%s", "messages": [], "seed": %s}' % (MODEL.encode(), b"7" * 5000),
+            "digits",
+        ),
+        (
+            json.dumps({"model": MODEL, "messages": ASK, "max_tokens": 4294967300}).encode(),
+            "max_tokens must be an integer from 1 to 2147483647",
+        ),
+        (
+            json.dumps({"model": MODEL, "messages": ASK, "max_tokens": 10**18}).encode(),
+            "max_tokens must be an integer from 1 to 2147483647",
+        ),
+        (
+            json.dumps({"model": MODEL, "messages": ASK, "temperature": float("nan")}).encode(),
+            "NaN is not JSON",
+        ),
+    ],
+    ids=["surrogate", "deep", "deeper-than-allowed", "long-integer", "2^32+4", "1e18", "nan"],
+)
+def test_hostile_bodies_are_400s(server: str, body: bytes, fragment: str) -> None:
+    status, document = _post(f"{server}/v1/chat/completions", body)
+    assert status == 400
+    error = document["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert fragment in error["message"]
+
+
+def test_a_prompt_far_over_the_window_is_refused_before_tokenising(server: str) -> None:
+    """5 MB of text cannot fit 2048 tokens whatever the tokeniser says: refused at once."""
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "x" * 5_000_000}]}
+    status, document = _post(f"{server}/v1/chat/completions", json.dumps(body).encode())
+    assert status == 400
+    assert document["error"]["code"] == "context_length_exceeded"
+    assert "characters" in document["error"]["message"]

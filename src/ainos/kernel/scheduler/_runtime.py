@@ -290,14 +290,13 @@ class Scheduler:
                 ),
                 self._report,
             )
-        if decisions:
-            self._lock.notify_all()  # the driver's next timer may have changed
-        else:
-            # Nothing happened but a timer may have been set (a batch held for its
-            # clients on an idle executor): the driver must not sleep past it.
-            wake = self._policy.next_wakeup(self._clock())
-            if wake is not None and wake < self._driver_wake:
-                self._lock.notify_all()
+        # The driver only keeps timers (deadlines, held batches, utilisation caps): wake it
+        # when one now falls before its planned wake, never for every decision. A wake per
+        # decision put a third thread on the cores in the middle of each run, and a run
+        # spread over every core waits for its slowest thread.
+        wake = self._policy.next_wakeup(self._clock())
+        if wake is not None and wake < self._driver_wake:
+            self._lock.notify_all()
         return resolutions
 
     def _report(self, report: RunReport) -> None:

@@ -72,11 +72,22 @@ class _Executor:
     usage: UsageWindow
     chunks: ChunkController
     running: dict[int, _Run] = field(default_factory=dict)
+    # Runs in progress per lane, kept beside ``running`` (asked several times per decision).
+    busy: dict[Lane, int] = field(default_factory=lambda: dict.fromkeys(Lane, 0))
+
+    def start(self, batch_id: int, run: _Run) -> None:
+        self.running[batch_id] = run
+        self.busy[run.dispatch.lane] += 1
+
+    def end(self, batch_id: int) -> _Run | None:
+        run = self.running.pop(batch_id, None)
+        if run is not None:
+            self.busy[run.dispatch.lane] -= 1
+        return run
 
     def free(self, lane: Lane) -> int:
-        busy = sum(1 for r in self.running.values() if r.dispatch.lane is lane)
         total = self.slots.slots if lane is Lane.FOREGROUND else self.slots.background_slots
-        return total - busy
+        return total - self.busy[lane]
 
     def accepts(self, lane: Lane, priority: Priority) -> bool:
         background = priority in _BACKGROUND_CLASSES
@@ -390,7 +401,7 @@ class SchedulingPolicy:
         self, batch_id: int, now: float, run_time: float | None
     ) -> tuple[_Executor, _Run, float]:
         for executor in self._executors.values():
-            run = executor.running.pop(batch_id, None)
+            run = executor.end(batch_id)
             if run is not None:
                 spent = now - run.started if run_time is None else run_time
                 executor.usage.record(max(run.started, now - spent), now, run.shares)
@@ -479,6 +490,8 @@ class SchedulingPolicy:
         shared: Collection[str] = (),
     ) -> Dispatch | None:
         candidates = self._candidates(executor, lane, now)
+        if not candidates:
+            return None  # (before asking for free memory: most lanes have nothing waiting)
         free = None if self._free_memory is None else self._free_memory(executor.slots.name)
         room = None if free is None else free - reserved
 
@@ -624,7 +637,7 @@ class SchedulingPolicy:
             if entry.blocked_rows:
                 executor.chunks.realtime_dispatched(now - entry.ready_since, entry.blocked_rows)
                 entry.blocked_rows = 0
-        executor.running[batch_id] = _Run(dispatch, now, dict(shares))
+        executor.start(batch_id, _Run(dispatch, now, dict(shares)))
         self._stats.batch([e.key for e in members], total)
         return dispatch
 

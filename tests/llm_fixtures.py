@@ -55,8 +55,11 @@ def llm_http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def openai_client(llm_http_url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{llm_http_url}/v1", api_key="unused", max_retries=0)
+def openai_client(llm_http_url: str) -> Iterator[openai.OpenAI]:
+    # Closed after the test: a pooled connection left to the garbage collector is an
+    # unraisable ResourceWarning in whichever test happens to collect it.
+    with openai.OpenAI(base_url=f"{llm_http_url}/v1", api_key="unused", max_retries=0) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -925,3 +925,68 @@ def test_stored_output_survives_json() -> None:
     turn = turn_for({"input": "hi"}, store)
     run_collect(turn, store, text_chunks("Hi"))
     json.dumps(store.response(turn.response_id))
+
+
+# ------------------------------------------------------------- constrained calls cut short
+
+
+def _engine_chunks(text: str, finish: str) -> list[dict[str, Any]]:
+    """What the engine streams for a constrained output: its JSON in pieces, then the end."""
+    pieces = [text[i : i + 7] for i in range(0, len(text), 7)]
+    return [
+        *(chunk({"content": piece}) for piece in pieces),
+        chunk({}, finish),
+        {"choices": [], "usage": _USAGE},
+    ]
+
+
+def _client_chunks(turn: ResponsesTurn, engine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chat layer's client chunks for a turn (as the route makes them)."""
+    from ainos.ai.ml.llm import ChatStream, prepare_chat
+
+    stream = ChatStream(prepare_chat(turn.chat_request, None))
+    return [out for piece in engine for out in stream.feed(piece)] + stream.finish()
+
+
+RUNAWAY = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "' + "9081726354" * 9
+WHOLE_CALL = json.dumps({"name": "get_weather", "arguments": {"city": "Oslo"}})
+
+
+@pytest.mark.parametrize("finish", ["length", "stop"])
+def test_a_tool_call_cut_short_is_incomplete_with_no_message(finish: str) -> None:
+    """Cut by the limit ("length") or stopped in a loop (the guard says "stop"): the response
+    is incomplete, and no item carries the broken JSON, streamed or not."""
+    store = ResponseStore()
+    turn = turn_for({"input": "Weather?", "tools": [WEATHER_TOOL], "stream": True}, store)
+    events = run_stream(turn, store, _client_chunks(turn, _engine_chunks(RUNAWAY, finish)))
+    assert types(events) == ["response.created", "response.in_progress", "response.incomplete"]
+    final = events[-1]["response"]
+    assert final["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert final["output"] == []
+    assert "9081726354" not in json.dumps(events)
+    response = run_collect(turn, store, _client_chunks(turn, _engine_chunks(RUNAWAY, finish)))
+    assert (response["status"], response["output"]) == ("incomplete", [])
+
+
+def test_the_calls_before_a_broken_one_are_kept_in_an_incomplete_response() -> None:
+    store = ResponseStore()
+    turn = turn_for({"input": "Weather?", "tools": [WEATHER_TOOL]}, store)
+    output = '{"tool_calls": [' + WHOLE_CALL + ', {"name": "get_weather", "arguments": {"ci'
+    response = run_collect(turn, store, _client_chunks(turn, _engine_chunks(output, "length")))
+    assert response["status"] == "incomplete"
+    (item,) = response["output"]
+    assert (item["type"], item["name"], item["status"]) == (
+        "function_call",
+        "get_weather",
+        "incomplete",
+    )
+    assert json.loads(item["arguments"]) == {"city": "Oslo"}
+
+
+def test_a_text_answer_cut_short_keeps_its_text() -> None:
+    store = ResponseStore()
+    turn = turn_for({"input": "Hi", "tools": [WEATHER_TOOL]}, store)
+    engine = _engine_chunks('{"content": "Hello, how can I', "length")
+    response = run_collect(turn, store, _client_chunks(turn, engine))
+    assert response["status"] == "incomplete"
+    assert Response.model_validate(response).output_text == "Hello, how can I"

@@ -149,3 +149,41 @@ def test_retrieving_or_deleting_an_unknown_response_is_a_plain_404(
             call("resp_nope")
         assert caught.value.code is None
         assert "resp_nope" in caught.value.message
+
+
+SEND_KEYS = {
+    "type": "function",
+    "name": "send_keys",
+    "description": "Type characters into the terminal",
+    "parameters": {
+        "type": "object",
+        "properties": {"chars": {"type": "string"}},
+        "required": ["chars"],
+    },
+}
+
+
+def test_a_call_that_loops_inside_its_argument_is_incomplete(client: openai.OpenAI) -> None:
+    """Asked to copy a long "abab…", the model loops inside the argument until the guard stops
+    it: the response is incomplete and nothing of the broken call reaches the client."""
+    asked = {
+        "model": MODEL,
+        "input": "Call send_keys with these chars: " + "ab" * 80,
+        "tools": [SEND_KEYS],
+        "tool_choice": "required",
+        "parallel_tool_calls": False,
+        "max_output_tokens": 300,
+        "temperature": 0,
+    }
+    response = client.responses.create(**asked)  # type: ignore[call-overload]
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "max_output_tokens"
+    assert response.output == []
+    with client.responses.stream(**asked) as stream:  # type: ignore[call-overload]
+        events = list(stream)
+    assert [event.type for event in events] == [
+        "response.created",
+        "response.in_progress",
+        "response.incomplete",
+    ]

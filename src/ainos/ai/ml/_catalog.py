@@ -9,13 +9,15 @@ file under the data directory, written atomically; files are referenced where th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,18 @@ class CatalogEntry:
     description: str = ""
     tokenizer: Path | None = None  # ONNX sentence encoders: their tokenizer.json
     max_tokens: int | None = None
+    # Chat models: llama.cpp repetition fields (dry_multiplier …) in place of the LLM layer's
+    # defaults, for requests that leave them out; {"dry_multiplier": 0}: no DRY for this model.
+    repetition: Mapping[str, Any] | None = field(default=None, hash=False)
+
+
+def _repetition(value: object) -> Mapping[str, Any] | None:
+    """A registry entry's repetition fields (checked when the model loads)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("repetition must be an object")
+    return dict(value)
 
 
 def _registry_path() -> Path:
@@ -182,6 +196,7 @@ class ModelCatalog:
                     str(raw.get("description", "")),
                     Path(raw["tokenizer"]) if raw.get("tokenizer") else None,
                     int(raw["max_tokens"]) if raw.get("max_tokens") else None,
+                    _repetition(raw.get("repetition")),
                 )
             except (KeyError, ValueError, TypeError):
                 continue  # an entry written by a newer ainos, or edited by hand: skipped
@@ -208,13 +223,19 @@ class ModelCatalog:
         tokenizer: Path | None = None,
         max_tokens: int | None = None,
         description: str = "",
+        repetition: Mapping[str, Any] | None = None,
     ) -> CatalogEntry:
-        """Register a model file or directory under ``alias`` (checked, not copied)."""
+        """Register a model file or directory under ``alias`` (checked, not copied).
+        ``repetition``: a chat model's own repetition defaults (see :class:`CatalogEntry`)."""
         _check_alias(alias)
         path = Path(path).expanduser().resolve()
         if not path.exists():
             raise ModelNotFound(f"{path} does not exist")
         entry = self._recognise(path, alias, tokenizer, max_tokens, description)
+        if repetition is not None:
+            if entry.task is not ModelTask.CHAT:
+                raise InvalidArgument("repetition settings are for chat models")
+            entry = dataclasses.replace(entry, repetition=dict(repetition))
         with self._lock:
             if alias in self._builtins():
                 raise InvalidArgument(f"{alias!r} is a built-in model; choose another alias")
@@ -228,6 +249,7 @@ class ModelCatalog:
                 "description": entry.description,
                 "tokenizer": str(entry.tokenizer) if entry.tokenizer else None,
                 "max_tokens": entry.max_tokens,
+                "repetition": dict(entry.repetition) if entry.repetition else None,
                 "added_at": time.time(),
             }
             self._write_registry(models)

@@ -240,3 +240,53 @@ def test_answer_prefix_decodes_what_came(text: str, expected: str | None) -> Non
     from ainos.ai.ml.llm import answer_prefix
 
     assert answer_prefix(text) == expected
+
+
+def _finished(call_body: dict[str, Any], text: str, finish: str, **extra: Any) -> dict[str, Any]:
+    call = prepare_chat(call_body, None)
+    stream = ChatStream(call)
+    out = stream.feed(_engine_chunk(text, finish, **extra)) + stream.finish()
+    return collect_completion(call, out, None)["choices"][0]
+
+
+TOOLS = {"model": "m", "messages": USER, "tools": [WEATHER]}
+CUT_CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "1234567890123456'
+
+
+@pytest.mark.parametrize("finish", ["length", "stop"])
+def test_a_call_cut_short_is_length_without_text(finish: str) -> None:
+    """Cut by the token limit, or stopped by the repetition guard (which says "stop"): the
+    broken JSON is never the reply's text."""
+    choice = _finished(TOOLS, CUT_CALL, finish)
+    assert choice["finish_reason"] == "length"
+    assert choice["message"] == {"role": "assistant", "content": ""}
+
+
+def test_the_calls_before_a_broken_one_are_kept() -> None:
+    whole = json.dumps({"name": "get_weather", "arguments": {"city": "Oslo"}})
+    choice = _finished(TOOLS, '{"tool_calls": [' + whole + ', {"name": "get_w', "length")
+    assert choice["finish_reason"] == "length"
+    (tool_call,) = choice["message"]["tool_calls"]
+    assert json.loads(tool_call["function"]["arguments"]) == {"city": "Oslo"}
+    assert not choice["message"]["content"]
+
+
+def test_a_json_answer_cut_short_is_no_text() -> None:
+    body = {
+        **TOOLS,
+        "response_format": {"type": "json_schema", "json_schema": {"schema": CITY}},
+    }
+    choice = _finished(body, '{"city": "Os', "length")
+    assert choice["finish_reason"] == "length"
+    assert choice["message"]["content"] == ""
+
+
+def test_streamed_chunks_of_a_cut_call_hold_no_json() -> None:
+    call = prepare_chat({**TOOLS, "stream": True}, None)
+    stream = ChatStream(call)
+    out = stream.feed(_engine_chunk(CUT_CALL[:20])) + stream.feed(_engine_chunk(CUT_CALL[20:]))
+    out += stream.feed(_engine_chunk("", "stop")) + stream.finish()
+    deltas = [c["choices"][0]["delta"] for c in out if c["choices"]]
+    assert "".join(d.get("content") or "" for d in deltas) == ""
+    assert not any(d.get("tool_calls") for d in deltas)
+    assert out[-1]["choices"][0]["finish_reason"] == "length"

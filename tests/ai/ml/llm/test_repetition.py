@@ -5,22 +5,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
-from ainos.ai.ml import DEFAULT_CHAT_MODEL
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, ModelCatalog
 from ainos.ai.ml.llm import (
     CHAT_REPETITION,
     GUARD_FIELD,
     STOPPED_FIELD,
+    ChatStream,
     GuardLimits,
+    LlmLimits,
     LlmService,
     RepetitionGuard,
     RequestError,
+    chat_defaults,
+    collect_completion,
     prepare_chat,
 )
+from ainos.errors import InvalidArgument
+from ainos.kernel.scheduler import CpuExecutor, Scheduler
+
+from .conftest import TEST_CONTEXT
 
 USER = [{"role": "user", "content": "hi"}]
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
@@ -154,20 +163,30 @@ def _engine_request(**fields: Any) -> dict[str, Any]:
 
 
 def test_dry_is_on_by_default() -> None:
+    assert chat_defaults() == CHAT_REPETITION.fields()
+    assert CHAT_REPETITION.dry_multiplier > 0
+    assert CHAT_REPETITION.dry_penalty_last_n > 0  # 0 would turn DRY off
+    # The request carries only what it set: the service fills in the model's defaults.
     request = _engine_request()
-    assert {k: request[k] for k in CHAT_REPETITION.fields()} == CHAT_REPETITION.fields()
-    assert request["dry_penalty_last_n"] > 0  # 0 would turn DRY off
+    assert not any(name.startswith("dry_") for name in request)
     assert GUARD_FIELD not in request  # the guard is on unless a request says otherwise
+
+
+def test_a_model_may_set_its_own_defaults() -> None:
+    assert chat_defaults({"dry_multiplier": 0})["dry_multiplier"] == 0
+    assert (
+        chat_defaults({"dry_base": 2.0})["dry_allowed_length"] == CHAT_REPETITION.dry_allowed_length
+    )
 
 
 def test_a_request_sets_dry_off_or_tunes_it() -> None:
     off = _engine_request(dry_multiplier=0)
     assert off["dry_multiplier"] == 0
-    assert "dry_base" not in off
+    assert {**chat_defaults(), **off}["dry_multiplier"] == 0  # what the service sends
     tuned = _engine_request(dry_base=2, dry_sequence_breakers=["\n", ";"])
     assert tuned["dry_base"] == 2.0
     assert tuned["dry_sequence_breakers"] == ["\n", ";"]
-    assert tuned["dry_multiplier"] == CHAT_REPETITION.dry_multiplier
+    assert "dry_multiplier" not in tuned  # the model's default stays
 
 
 def test_repeat_penalty_and_the_guard_switch_pass_through() -> None:
@@ -258,3 +277,62 @@ def test_http_clients_see_an_ordinary_stop(openai_client: openai.OpenAI) -> None
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None
     assert 0 < completion.usage.completion_tokens < 150
+
+
+SEND_KEYS = {
+    "type": "function",
+    "function": {
+        "name": "send_keys",
+        "parameters": {
+            "type": "object",
+            "properties": {"chars": {"type": "string"}},
+            "required": ["chars"],
+        },
+    },
+}
+
+
+def test_a_loop_inside_a_tool_call_is_stopped_and_reported_cut(llm_service: LlmService) -> None:
+    """Asked to copy a long "abab…", the model loops inside the call's string argument; the
+    guard stops it there, and the unfinished call is no call and no text: "length"."""
+    body = {
+        "messages": [{"role": "user", "content": "Call send_keys with these chars: " + "ab" * 80}],
+        "tools": [SEND_KEYS],
+        "tool_choice": "required",
+        "parallel_tool_calls": False,
+        "temperature": 0,
+        "max_tokens": 300,
+    }
+    call = prepare_chat(body, DEFAULT_CHAT_MODEL)
+    stream = ChatStream(call)
+    chunks = list(llm_service.generate(DEFAULT_CHAT_MODEL, call.engine_request))
+    assert any(chunk.get(STOPPED_FIELD) == "repetition" for chunk in chunks)
+    assert chunks[-2]["choices"][0]["finish_reason"] == "length"  # the JSON is unfinished
+    out = [piece for chunk in chunks for piece in stream.feed(chunk)] + stream.finish()
+    choice = collect_completion(call, out, stream.usage)["choices"][0]
+    assert choice["finish_reason"] == "length"
+    assert choice["message"] == {"role": "assistant", "content": ""}
+    assert stream.usage is not None
+    assert stream.usage["completion_tokens"] < 150
+
+
+def test_a_catalog_entry_overrides_the_dry_default(tmp_path: Path, chat_model_path: Path) -> None:
+    """The packaged model registered again with DRY off in its catalog entry: the loop DRY
+    broke comes back (and the guard ends it); a bad entry is refused when it loads."""
+    catalog = ModelCatalog(tmp_path / "registry.json")
+    catalog.add(chat_model_path, alias="no-dry", repetition={"dry_multiplier": 0})
+    catalog.add(chat_model_path, alias="bad-dry", repetition={"dry_multiplier": -1})
+    assert catalog.entry("no-dry").repetition == {"dry_multiplier": 0}
+    scheduler = Scheduler([CpuExecutor()]).start()
+    service = LlmService(
+        scheduler, catalog, limits=LlmLimits(parallel=1, reserved=0, context_tokens=TEST_CONTEXT)
+    )
+    try:
+        with pytest.raises(InvalidArgument, match=r"bad-dry.*dry_multiplier"):
+            service.load("bad-dry")
+        call = prepare_chat({"messages": FRANCE, "temperature": 0, "max_tokens": 300}, "no-dry")
+        chunks = list(service.generate("no-dry", call.engine_request))
+        assert any(chunk.get(STOPPED_FIELD) == "repetition" for chunk in chunks)
+    finally:
+        scheduler.close()
+        service.close()

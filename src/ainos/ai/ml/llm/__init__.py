@@ -2,29 +2,32 @@
 
 A GGUF model from the catalog is loaded by an engine (llama.cpp through xllamacpp) and
 served by :class:`LlmService` as scheduler jobs, one per generation, streamed as OpenAI
-``chat.completion.chunk`` dicts. Chat requests get llama.cpp's DRY sampler unless they say
-otherwise, and every generation is stopped if it degenerates into one phrase repeated
-(``_repetition``).
+``chat.completion.chunk`` dicts. Chat requests get llama.cpp's DRY sampler unless they (or
+the model's catalog entry) say otherwise, and every generation is stopped if it degenerates
+into one phrase repeated (``_repetition``). Tool calls are constrained JSON whose strings and
+arrays are bounded, and a call cut short is reported as cut, never as text (``_tools``).
 """
 
 from ainos.ai.ml.llm._chat import (
-    CHAT_REPETITION,
     ChatCall,
     ChatStream,
     RequestError,
     collect_completion,
     openai_usage,
     prepare_chat,
+    repetition_fields,
 )
 from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings, LlmEngine
 from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine, choose_gpu_layers
 from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
 from ainos.ai.ml.llm._repetition import (
+    CHAT_REPETITION,
     GUARD_FIELD,
     GuardLimits,
     RepetitionDefaults,
     RepetitionGuard,
+    chat_defaults,
 )
 from ainos.ai.ml.llm._service import STOPPED_FIELD, LlmLimits, LlmService
 from ainos.ai.ml.llm._summarize import LlmSummarizer
@@ -51,8 +54,10 @@ __all__ = [
     "RepetitionGuard",
     "RequestError",
     "answer_prefix",
+    "chat_defaults",
     "choose_gpu_layers",
     "collect_completion",
     "openai_usage",
     "prepare_chat",
+    "repetition_fields",
 ]

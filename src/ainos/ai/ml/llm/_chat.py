@@ -7,10 +7,14 @@ silently when they change the answer (``n`` > 1, images).
 
 Beyond OpenAI's fields, llama.cpp's repetition controls are accepted and checked:
 ``dry_multiplier``, ``dry_base``, ``dry_allowed_length``, ``dry_penalty_last_n``,
-``dry_sequence_breakers``, ``repeat_penalty`` and ``repeat_last_n``. A request that sets no
-``dry_*`` field gets :data:`CHAT_REPETITION` (DRY on; ``"dry_multiplier": 0`` turns it off),
-and ``"ainos_repetition_guard": false`` turns off the guard that ends a generation stuck
+``dry_sequence_breakers``, ``repeat_penalty`` and ``repeat_last_n``. The fields a request leaves
+out are the model's defaults, filled in by ``LlmService``: its catalog entry's, else
+``_repetition.CHAT_REPETITION`` (DRY on; ``"dry_multiplier": 0`` turns it off).
+``"ainos_repetition_guard": false`` turns off the guard that ends a generation stuck
 repeating one short phrase (see ``_repetition``).
+
+With tools, an output cut short (the token limit, a loop stopped) ends with ``finish_reason``
+``"length"`` and only what was whole in it, never the broken JSON as text.
 """
 
 from __future__ import annotations
@@ -21,18 +25,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionDefaults
+from ainos.ai.ml.llm._repetition import GUARD_FIELD
 from ainos.ai.ml.llm._tools import ToolPlan, parse_tool_output, plan_tools, render_tool_history
 from ainos.errors import InvalidArgument
 
 __all__ = [
-    "CHAT_REPETITION",
     "ChatCall",
     "ChatStream",
     "RequestError",
     "collect_completion",
     "openai_usage",
     "prepare_chat",
+    "repetition_fields",
 ]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -40,9 +44,6 @@ _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 _MAX_STOP = 4
 _MAX_INT32 = 2**31 - 1
 _MAX_BREAKERS = 16
-
-# DRY for every chat request that does not set it (see _repetition.RepetitionDefaults).
-CHAT_REPETITION = RepetitionDefaults()
 
 
 class RequestError(InvalidArgument):
@@ -151,9 +152,9 @@ def _integer(body: Mapping[str, Any], name: str, low: int, high: int, why: str =
     return value
 
 
-def _repetition(body: Mapping[str, Any]) -> dict[str, Any]:
-    """llama.cpp's repetition controls of a request, checked; DRY's defaults where it sets
-    none of DRY's fields, or for those it leaves out while turning DRY on."""
+def repetition_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """llama.cpp's repetition controls of a request (or of a model's catalog entry), checked;
+    raises :class:`RequestError`. Those it leaves out are not filled in here."""
     fields: dict[str, Any] = {}
     for name, low, high in (("dry_multiplier", 0.0, 5.0), ("dry_base", 1.0, 8.0)):
         number = _number(body, name, low, high)
@@ -190,8 +191,6 @@ def _repetition(body: Mapping[str, Any]) -> dict[str, Any]:
                 "dry_sequence_breakers",
             )
         fields["dry_sequence_breakers"] = list(breakers)
-    if fields.get("dry_multiplier", CHAT_REPETITION.dry_multiplier) > 0:
-        fields = CHAT_REPETITION.fields() | fields
     guard = body.get(GUARD_FIELD)
     if guard is not None and not isinstance(guard, bool):
         raise RequestError(f"{GUARD_FIELD} must be true or false", GUARD_FIELD)
@@ -287,6 +286,7 @@ def prepare_chat(body: Mapping[str, Any], default_model: str | None) -> ChatCall
             body.get("tool_choice"),
             body.get("parallel_tool_calls") is not False,
             answer_schema=answer,
+            max_tokens=max_tokens,
         )
     except InvalidArgument as exc:
         raise RequestError(str(exc), "tools") from None
@@ -297,7 +297,7 @@ def prepare_chat(body: Mapping[str, Any], default_model: str | None) -> ChatCall
     elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
         messages = render_tool_history(messages)
     request["messages"] = _merge_system(messages)
-    request.update(_repetition(body))
+    request.update(repetition_fields(body))
     if response_format is not None:
         request["response_format"] = response_format
     stream = bool(body.get("stream"))
@@ -375,14 +375,17 @@ class ChatStream:
         out = self._opening()
         finish = self.finish_reason or "stop"
         if self._call.tools is not None:
-            content, calls = parse_tool_output("".join(self._held), self._call.tools.json_answer)
-            if calls:
+            output = parse_tool_output("".join(self._held), self._call.tools.json_answer)
+            if output.calls:
+                calls = [{"index": i, **c} for i, c in enumerate(output.calls)]
+                out.append(self._chunk({"tool_calls": calls}))
+            elif output.text:
+                out.append(self._chunk({"content": output.text}))
+            # A cut output is "length" whatever ended it (a loop stopped says "stop").
+            if not output.complete:
+                finish = "length"
+            elif output.calls:
                 finish = "tool_calls"
-                out.append(
-                    self._chunk({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]})
-                )
-            elif content:
-                out.append(self._chunk({"content": content}))
         out.append(self._chunk({}, finish))
         if self._call.include_usage:
             final = self._chunk({})

@@ -4,20 +4,33 @@ At temperature 0 a small model (the packaged 135M one) easily falls into a loop:
 martyre, la femme au martyre, …" until the token limit. Two defences:
 
 * :class:`RepetitionDefaults` — llama.cpp's DRY sampler ("don't repeat yourself"), which
-  penalises a token that would extend a sequence already seen. Chat requests that set none of
-  its fields get these values (``prepare_chat``); it ends most loops by itself.
+  penalises a token that would extend a sequence already seen. ``LlmService`` gives every chat
+  generation of text (not constrained JSON, which is made of repeats)
+  :func:`chat_defaults` for the fields its request leaves out: these values, or
+  those of the model's catalog entry (``{"dry_multiplier": 0}`` there turns DRY off for a
+  model that needs none). It ends most loops by itself.
 * :class:`RepetitionGuard` — fed the streamed text, it trips when the tail of the output is
   one short unit repeated many times in a row: what DRY let through. ``LlmService`` then stops
-  the generation and ends the stream normally (``finish_reason`` ``"stop"``).
+  the generation and ends the stream: ``finish_reason`` ``"stop"`` for text, ``"length"`` for
+  constrained JSON, which the stop leaves unfinished. It watches constrained output as any
+  other: a string argument run into ``;;;;…`` or ``0000…`` trips it like prose does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GUARD_FIELD", "GuardLimits", "RepetitionDefaults", "RepetitionGuard"]
+__all__ = [
+    "CHAT_REPETITION",
+    "GUARD_FIELD",
+    "GuardLimits",
+    "RepetitionDefaults",
+    "RepetitionGuard",
+    "chat_defaults",
+]
 
 # The request field that switches the guard off for one generation (``false``); absent: on.
 GUARD_FIELD = "ainos_repetition_guard"
@@ -40,6 +53,16 @@ class RepetitionDefaults:
 
     def fields(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# DRY for every chat generation whose request and model set none of it.
+CHAT_REPETITION = RepetitionDefaults()
+
+
+def chat_defaults(model_fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The repetition fields of a chat generation whose request leaves them out: the model's
+    own (its catalog entry's, checked) over :data:`CHAT_REPETITION`."""
+    return CHAT_REPETITION.fields() | dict(model_fields or {})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ decodes, so priority classes, fair sharing, deadlines, queue bounds and statisti
 generations as to any device work. Batch/idle generations never hold all the slots
 (``LlmLimits.reserved`` stay free of them): a realtime chat never waits for a long batch
 generation to end, and the engine interleaves its tokens with the batch ones step by step.
+
+A chat generation of text gets the model's repetition defaults (``_repetition.chat_defaults``)
+for the fields its request leaves out; every generation is watched by a ``RepetitionGuard``.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import Any
 
 from ainos.ai.ml._catalog import CatalogEntry, ModelCatalog
 from ainos.ai.ml._outcome import request_outcome
+from ainos.ai.ml.llm._chat import RequestError, repetition_fields
 from ainos.ai.ml.llm._engine import EngineSettings, LlmEngine
 from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine
 from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
-from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionGuard
+from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionGuard, chat_defaults
 from ainos.errors import (
     AinosError,
     InvalidArgument,
@@ -79,12 +83,21 @@ def _open_llamacpp(entry: CatalogEntry, settings: EngineSettings) -> LlmEngine:
     return LlamaCppEngine(entry.path, settings)
 
 
+def _model_repetition(entry: CatalogEntry) -> dict[str, Any]:
+    """The repetition defaults of a model's chat generations (its catalog entry's, checked)."""
+    try:
+        return chat_defaults(repetition_fields(entry.repetition or {}))
+    except RequestError as exc:
+        raise InvalidArgument(f"model {entry.alias!r}: its catalog entry's {exc}") from None
+
+
 @dataclass
 class _Loaded:
     entry: CatalogEntry
     engine: LlmEngine
     executor: str
     load_seconds: float
+    chat_defaults: dict[str, Any]
     in_flight: int = 0
 
 
@@ -106,6 +119,13 @@ class _Run:
         first: float | None = None
         last = started
         usage: dict[str, Any] = {}
+        # Constrained JSON stopped midway is unfinished: its ending says "length".
+        constrained = bool(request.get("response_format") or request.get("grammar"))
+        if self._kind == "chat" and not constrained:
+            # Not for JSON: DRY penalises the repeats a call is made of (keys, indentation, an
+            # argument copied from the prompt), and inside a string it pushes a small model
+            # into \uXXXX escapes, several tokens a character, until the token limit.
+            request = {**self._loaded.chat_defaults, **request}
         engine_request = {k: v for k, v in request.items() if k != GUARD_FIELD}
         guard = None if request.get(GUARD_FIELD) is False else RepetitionGuard()
         if guard is not None:
@@ -127,7 +147,7 @@ class _Run:
             if guard is not None and not _finished(chunk) and guard.feed(_text(chunk)):
                 _log.info("stopped a generation repeating %r", guard.unit)
                 usage.update(counts.usage())
-                for end in _ending(chunk, self._kind, usage):
+                for end in _ending(chunk, self._kind, usage, constrained):
                     self._generation.push(end)
                 return True
             return token.cancelled
@@ -184,14 +204,15 @@ def _finished(chunk: Mapping[str, Any]) -> bool:
 
 
 def _ending(
-    last: Mapping[str, Any], kind: GenerationKind, usage: Mapping[str, Any]
+    last: Mapping[str, Any], kind: GenerationKind, usage: Mapping[str, Any], constrained: bool
 ) -> list[dict[str, Any]]:
     """The chunks that end a stopped generation as the engine ends one: the finish, then
-    the usage."""
+    the usage. The finish is "stop" for text, "length" for constrained output, which the
+    stop leaves unfinished (as the token limit would)."""
     head = {
         k: last[k] for k in ("id", "object", "created", "model", "system_fingerprint") if k in last
     }
-    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "length" if constrained else "stop"}
     if kind == "chat":
         choice["delta"] = {}
     else:
@@ -238,6 +259,7 @@ class LlmService:
             entry = self._catalog.entry(alias)
             if entry.task is not ModelTask.CHAT:
                 raise InvalidArgument(f"model {alias!r} is a {entry.task} model, not a chat model")
+            repetition = _model_repetition(entry)
             started = time.perf_counter()
             limits = self._limits
             engine = self._open(
@@ -265,7 +287,9 @@ class LlmService:
             except AinosError:
                 engine.close()
                 raise
-            loaded = _Loaded(entry, engine, executor.slots.name, time.perf_counter() - started)
+            loaded = _Loaded(
+                entry, engine, executor.slots.name, time.perf_counter() - started, repetition
+            )
             with self._lock:
                 self._loaded[alias] = loaded
             return self._describe(loaded)

@@ -6,6 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests run hypothesis's default 100 examples; --hypothesis-profile=long searches
+# deeper (e.g. before a release, or after a change to a parser).
+settings.register_profile("long", max_examples=2000)
 
 # The shared LLM engine and served runtime (loaded once per run, by the tests that ask).
 pytest_plugins = ["tests.llm_fixtures"]

@@ -38,9 +38,12 @@ from ainos.protocol.telemetry import StatsSnapshot
 
 # Params are strict about types: a size is an integer, not "10" nor true (bool is an int in
 # Python, not in JSON), a flag is true or false, a duration a number. Lax coercion would let
-# a client's mistake pass for a request it did not mean.
+# a client's mistake pass for a request it did not mean. Integers stay within what a driver's
+# IOCTL takes (int64): JSON integers are unbounded, and a larger one means nothing here.
+INT64_MAX = 2**63 - 1
 
 __all__ = [
+    "INT64_MAX",
     "IOCTL_METHODS",
     "METHODS",
     "PROTOCOL_VERSION",
@@ -154,11 +157,11 @@ class SystemStats(Record):
 
 
 class AllocPinnedParams(Record):
-    size: StrictInt = Field(gt=0, description="Bytes wanted.")
+    size: StrictInt = Field(gt=0, le=INT64_MAX, description="Bytes wanted.")
 
 
 class FreePinnedParams(Record):
-    handle_id: StrictInt = Field(ge=1)
+    handle_id: StrictInt = Field(ge=1, le=INT64_MAX)
 
 
 class FreedBlock(Record):
@@ -195,7 +198,7 @@ class RuntimeRegistration(Record):
 
 
 class BoostPriorityParams(Record):
-    pid: StrictInt = Field(gt=0)
+    pid: StrictInt = Field(gt=0, le=INT64_MAX)
     priority: Priority
     os_scheduling: StrictBool = Field(
         default=True,

@@ -69,7 +69,8 @@ class PlacementPolicy(StrEnum):
 class JobRequirements(Record):
     """What a job needs from a device (IOCTL_AI_GET_OPTIMIZED_GPU_PATH's input)."""
 
-    memory_bytes: StrictInt = Field(default=0, ge=0)  # "10" or true is a client's mistake
+    # Strict and int64 like every size of the control plane (see protocol.control).
+    memory_bytes: StrictInt = Field(default=0, ge=0, le=2**63 - 1)
     preferred_kind: DeviceKind | None = None
     policy: PlacementPolicy = PlacementPolicy.MAX_PERFORMANCE
 

@@ -29,8 +29,9 @@ from ainos.protocol.control import ErrorCode
         + b"]" * 500
         + b"}}}",
         b'{"jsonrpc":"2.0","id":1,"method":"submit","params":{"op":"echo","args":{"value":NaN}}}',
+        b'{"jsonrpc":"2.0","id":1,"method":"submit","params":{"op":"echo","args":{"value":1e999}}}',
     ],
-    ids=["deep-array", "deep-object", "5000-digit-integer", "deep-params", "nan"],
+    ids=["deep-array", "deep-object", "5000-digit-integer", "deep-params", "nan", "infinite"],
 )
 def test_json_beyond_the_decoder_is_a_parse_error_and_the_connection_goes_on(
     daemon: Daemon, line: bytes

@@ -9,6 +9,7 @@ what cannot be encoded, or is too large, goes out as an error object for the sam
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +97,7 @@ def encode_reply(message: dict[str, Any] | list[dict[str, Any]]) -> bytes:
 def parse_line(line: bytes) -> list[Request | Invalid] | Invalid:
     """Parse one line: a request, or a batch (a JSON array) of them."""
     try:
-        document = json.loads(line, parse_constant=_refuse_constant)
+        document = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         # ValueError: not JSON, not UTF-8, or an integer beyond the decoder's digit limit;
         # RecursionError: arrays or objects nested deeper than the decoder's stack.
@@ -132,6 +133,13 @@ def parse_line(line: bytes) -> list[Request | Invalid] | Invalid:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: no answer could carry it back (allow_nan=False)
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
 
 
 def _depth(document: Any) -> int:

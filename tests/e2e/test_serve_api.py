@@ -272,8 +272,8 @@ def test_connections_stay_under_the_open_file_limit(served: tuple[Daemon, str]) 
     finally:
         for connection in held:
             connection.close()
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=3)
-    assert len(client.embeddings.create(model=MODEL, input="still serving").data) == 1
+    with openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=3) as client:
+        assert len(client.embeddings.create(model=MODEL, input="still serving").data) == 1
     returncode, stderr = daemon.stop()
     assert returncode == 0, stderr
     assert "Too many open files" not in stderr
@@ -287,8 +287,8 @@ def test_a_client_leaving_mid_request_is_no_server_error(served: tuple[Daemon, s
             b"POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"input": '
         )
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=0)
-    assert len(client.embeddings.create(model=MODEL, input="after").data) == 1
+    with openai.OpenAI(base_url=f"{url}/v1", api_key="local", max_retries=0) as client:
+        assert len(client.embeddings.create(model=MODEL, input="after").data) == 1
     returncode, stderr = daemon.stop()
     assert returncode == 0, stderr
     assert "Traceback" not in stderr

@@ -153,3 +153,11 @@ def test_connections_over_the_cap_are_refused_at_once(address: tuple[str, int]) 
             if _read_all(connection).startswith(b"HTTP/1.1 200"):
                 return
     raise AssertionError("the server never served a new connection after others closed")
+
+
+def test_what_is_not_http_gets_an_openai_error(address: tuple[str, int]) -> None:
+    with _connect(address) as connection:
+        connection.sendall(b"NOT HTTP AT ALL\x00\r\n\r\n")
+        status, error = _status_and_error(_read_all(connection))
+    assert status == 400
+    assert error["code"] == "invalid_http_request"

@@ -148,10 +148,13 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
             self._arm(self._request_timed_out)
 
     def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to what the parser refuses; ours in OpenAI's error shape.
         reply, self._reply = self._reply, None
         if reply is None:
-            super().send_400_response(msg)
-            return
+            reply = _error_reply(
+                400, "Bad Request", "the request is not valid HTTP/1.1", "invalid_http_request"
+            )
+        self._disarm()
         self.transport.write(reply)
         self.transport.close()
 

@@ -182,7 +182,7 @@ class RegisterRuntimeParams(Record):
         default="custom", min_length=1, max_length=64, description="e.g. onnxruntime"
     )
     default_priority: Priority = Priority.INTERACTIVE
-    uses_gpu: bool = Field(
+    uses_gpu: StrictBool = Field(
         default=False,
         description="The client moves pinned blocks to or from a GPU: the first such client "
         "has the daemon register the pinned pool with CUDA (which creates a CUDA context).",

@@ -115,6 +115,7 @@ def test_a_quota_larger_than_the_pool_is_refused(tmp_path: Path) -> None:
         ("submit", {"op": "noop", "notify": 1}),
         ("job_result", {"job_id": "x", "timeout_s": "1"}),
         ("list_ai_processes", {"include_all": "yes"}),
+        ("register_runtime", {"name": "flags", "uses_gpu": "yes"}),
         ("set_gpu_util", {"target": "batch", "fraction": "0.5"}),
     ],
 )

@@ -85,6 +85,24 @@ def test_a_public_host_needs_a_token(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--allow-origin", "app.example"),
+        ("--allow-origin", "http://[::1"),
+        ("--allow-origin", "https://app.example/path"),
+        ("--allow-host", "http://ainos.internal/"),
+    ],
+)
+def test_a_malformed_allowed_name_is_one_error_line(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    result = _ainos("serve", "--socket", str(tmp_path / "c.sock"), option, value)
+    assert result.returncode == 2
+    assert f"{option} must be" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_pinned_embeddings_from_another_process(served: tuple[Daemon, str]) -> None:
     """A client process stages token ids in its pinned block; the daemon's vectors arrive in
     another block; they equal what the HTTP API answers for the same text."""

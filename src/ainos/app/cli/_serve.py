@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import typer
 
@@ -42,6 +43,24 @@ def _mount_mcp(
     options = McpServerOptions(socket_path=socket)
     server = build_server(options, backend=lambda: LocalBackend(runtime))
     mount(app, server, HttpDoor.for_bind(host, token, hosts))
+
+
+def _check_names(hosts: list[str], origins: list[str]) -> None:
+    """--allow-host is a bare name (a port is ignored), --allow-origin what a browser sends
+    as Origin: either would otherwise never match, silently."""
+    for host in hosts:
+        if not host or any(c in host for c in "/ @?#"):
+            raise InvalidArgument(f"--allow-host must be a host name, got {host!r}")
+    for origin in origins:
+        try:
+            parts = urlsplit(origin)
+            valid = parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
+        except ValueError:  # a bracket left open, a port that is no number
+            valid = False
+        if not valid or parts.path not in ("", "/"):
+            raise InvalidArgument(
+                f"--allow-origin must be scheme://host[:port] (http or https), got {origin!r}"
+            )
 
 
 def serve(
@@ -114,6 +133,7 @@ def serve(
         raise InvalidArgument(f"--drain-timeout must be between 0 and 3600, got {drain_timeout}")
     if context < 0:
         raise InvalidArgument(f"--context must be 0 or more tokens, got {context}")
+    _check_names(allow_host, allow_origin)
     llm_limits = LlmLimits(llm_parallel, llm_reserved, context or None)
     if max_concurrent < 1 or max_waiting < 0:
         raise InvalidArgument("--max-concurrent must be at least 1 and --max-waiting at least 0")

@@ -10,7 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import openai
 import pytest
 from mcp import Client as McpClient
 from mcp.client.streamable_http import streamable_http_client
+from prometheus_client.parser import text_string_to_metric_families
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL
 from ainos.kernel.control import Client
@@ -216,6 +219,17 @@ def _events(response: Any) -> Iterator[str]:
             yield line[len(b"data: ") :].decode().strip()
 
 
+def _in_flight(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "ainos_llm_requests_in_flight"
+    )
+
+
 def test_sigterm_ends_open_streams_after_the_drain_timeout(
     seeded_home: Path, tmp_path: Path
 ) -> None:
@@ -230,13 +244,21 @@ def test_sigterm_ends_open_streams_after_the_drain_timeout(
         "--drain-timeout",
         "1",
     )
+    # A schema the model cannot end early (no end of text before 400 numbers): each reply
+    # runs until the daemon ends it.
+    numbers = {
+        "type": "object",
+        "properties": {"n": {"type": "array", "items": {"type": "integer"}, "minItems": 400}},
+        "required": ["n"],
+    }
     long_reply = {
         "model": DEFAULT_CHAT_MODEL,
         "temperature": 0,
         "stream": True,
         "ainos_repetition_guard": False,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": numbers}},
     }
-    ask = "Count from 1 to 2000, one number a line."
+    ask = "Count from 1 to 2000."
     try:
         with Client(daemon.socket_path) as client:
             url = client.version().endpoints["http"]
@@ -246,19 +268,47 @@ def test_sigterm_ends_open_streams_after_the_drain_timeout(
             {**long_reply, "messages": [{"role": "user", "content": ask}], "max_tokens": 1500},
         )
         responses, response_events = _stream(
-            url, "/v1/responses", {**long_reply, "input": ask, "max_output_tokens": 1500}
+            url,
+            "/v1/responses",
+            {
+                **{k: v for k, v in long_reply.items() if k != "response_format"},
+                "text": {"format": {"type": "json_schema", "name": "n", "schema": numbers}},
+                "input": ask,
+                "max_output_tokens": 1500,
+            },
         )
         chat_lines, response_lines = _events(chat_events), _events(response_events)
         next(chat_lines)  # both generate
         next(response_lines)
-        daemon.process.send_signal(signal.SIGTERM)
-        chat_rest, response_rest = list(chat_lines), list(response_lines)
+        with ThreadPoolExecutor(1) as pool:
+            # A third, whole-reply request waits for a slot (the two streams hold both).
+            whole = {
+                **long_reply,
+                "stream": False,
+                "max_tokens": 1500,
+                "messages": [{"role": "user", "content": ask}],
+            }
+            waiting = pool.submit(
+                _request,
+                url,
+                "POST",
+                "/v1/chat/completions",
+                {"Host": "127.0.0.1", "Content-Type": "application/json"},
+                json.dumps(whole).encode(),
+            )
+            while _in_flight(url) < 3:
+                assert not waiting.done(), waiting.result()
+            daemon.process.send_signal(signal.SIGTERM)
+            chat_rest, response_rest = list(chat_lines), list(response_lines)
+            status, document = waiting.result(timeout=120)
         chat.close()
         responses.close()
         returncode, stderr = daemon.stop()
     finally:
         if daemon.process.poll() is None:
             daemon.process.kill()
+    assert status == 503
+    assert document["error"]["code"] == "cancelled"
     last = json.loads(chat_rest[-1])
     assert set(last["error"]) == {"message", "type", "param", "code"}
     assert last["error"]["code"] == "cancelled"

@@ -73,12 +73,19 @@ def _send_and_leave(url: str, path: str, body: dict[str, object], started: objec
 def test_a_chat_completion_left_by_its_client_is_cancelled(llm_http_url: str) -> None:
     url, model = llm_http_url, DEFAULT_CHAT_MODEL
     cancelled = _metric(url, "ainos_llm_requests_total", model=model, outcome="cancelled")
+    # A schema the model cannot end early: the reply runs until it is cancelled.
+    numbers = {
+        "type": "object",
+        "properties": {"n": {"type": "array", "items": {"type": "integer"}, "minItems": 400}},
+        "required": ["n"],
+    }
     body = {
         "model": model,
-        "messages": [{"role": "user", "content": "Count from 1 to 2000, one number a line."}],
+        "messages": [{"role": "user", "content": "Count from 1 to 2000."}],
         "max_tokens": 1500,
         "temperature": 0,
         "ainos_repetition_guard": False,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": numbers}},
     }
     _send_and_leave(
         url,

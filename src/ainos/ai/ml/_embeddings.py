@@ -39,6 +39,7 @@ from ainos.kernel.scheduler import (
     JobHandle,
     OnnxRun,
     Scheduler,
+    caller_runs,
     new_job_id,
 )
 from ainos.protocol import LoadedModel, ModelFormat, ModelTask
@@ -339,13 +340,16 @@ class EmbeddingService:
                 admitted = time.monotonic()
                 if deadline is not None:
                     deadline = max(1.0, deadline - (admitted - started) * 1000)
-                handles, counts = self._submit(loaded, request, deadline)
-                try:
-                    outputs = [handle.result() for _, handle in handles]
-                except BaseException:
-                    for _, handle in handles:
-                        handle.cancel()
-                    raise
+                # This thread would only wait: a batch its submit dispatches is run here.
+                with caller_runs() as held:
+                    handles, counts = self._submit(loaded, request, deadline)
+                    try:
+                        held.run()
+                        outputs = [handle.result() for _, handle in handles]
+                    except BaseException:
+                        for _, handle in handles:
+                            handle.cancel()
+                        raise
                 vectors = self._gather(loaded, request, handles, outputs)
         except BaseException as error:
             self.metrics.request(request.alias, request_outcome(error))

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
         ExecutorSlots,
         PolicyConfig,
     )
-    from ainos.kernel.scheduler._cpu import BackgroundPriority, CpuExecutor, current_lane
+    from ainos.kernel.scheduler._cpu import (
+        BackgroundPriority,
+        CallerRun,
+        CpuExecutor,
+        caller_runs,
+        current_lane,
+    )
     from ainos.kernel.scheduler._decisions import (
         Abort,
         CancelOutcome,
@@ -54,6 +60,7 @@ _EXPORTS = {
     "BatchingConfig": "_config",
     "CancelOutcome": "_decisions",
     "CancelToken": "_token",
+    "CallerRun": "_cpu",
     "CpuExecutor": "_cpu",
     "Decisions": "_decisions",
     "Discipline": "_config",
@@ -76,6 +83,7 @@ _EXPORTS = {
     "SessionLike": "_onnx",
     "Slice": "_decisions",
     "Work": "_work",
+    "caller_runs": "_cpu",
     "current_lane": "_cpu",
     "new_job_id": "_work",
     "render_prometheus": "_prometheus",
@@ -93,6 +101,7 @@ __all__ = [
     "BatchRun",
     "Batching",
     "BatchingConfig",
+    "CallerRun",
     "CancelOutcome",
     "CancelToken",
     "CpuExecutor",
@@ -117,6 +126,7 @@ __all__ = [
     "SessionLike",
     "Slice",
     "Work",
+    "caller_runs",
     "current_lane",
     "new_job_id",
     "render_prometheus",

@@ -7,8 +7,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import TypeVar
 
@@ -21,7 +22,7 @@ from ._os import apply_priority
 from ._process import ProcessWorker
 from ._token import RunAborted
 
-__all__ = ["BackgroundPriority", "CpuExecutor", "current_lane"]
+__all__ = ["BackgroundPriority", "CallerRun", "CpuExecutor", "caller_runs", "current_lane"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,6 +41,65 @@ def current_lane() -> Lane | None:
 
 
 _Item = tuple[BatchRun, Callable[[RunReport], None]] | Callable[[], None] | None
+
+_caller = threading.local()
+
+
+class CallerRun:
+    """At most one foreground batch that this thread's own submit dispatched, kept for the
+    thread to run itself (:func:`caller_runs`)."""
+
+    def __init__(self) -> None:
+        self._held: tuple[CpuExecutor, BatchRun, Callable[[RunReport], None]] | None = None
+        self._holding = True
+
+    def hold(self, executor: CpuExecutor, run: BatchRun, done: Callable[[RunReport], None]) -> bool:
+        # One batch, taken before run(): a second one (another length bucket) runs beside it
+        # on a worker, and what the end of the run dispatches (it is reported on this
+        # thread) goes to the workers, not to a thread that is about to wait.
+        if not self._holding or self._held is not None:
+            return False
+        self._held = (executor, run, done)
+        return True
+
+    def run(self) -> None:
+        """Run the held batch here, if any; its report goes where a worker's would."""
+        self._holding = False
+        if self._held is None:
+            return
+        executor, run, done = self._held
+        self._held = None
+        try:
+            report = executor.run_here(run)
+        except BaseException as error:  # e.g. Ctrl-C: the batch's other jobs must still end
+            done(RunReport(run.dispatch.batch_id, None, error, 0.0))
+            raise
+        done(report)
+
+    def release(self) -> None:
+        """Hand a batch never run here to the executor's workers."""
+        self._holding = False
+        if self._held is not None:
+            executor, run, done = self._held
+            self._held = None
+            executor.submit(run, done)
+
+
+@contextmanager
+def caller_runs() -> Iterator[CallerRun]:
+    """While inside, the first foreground batch a submit from this thread dispatches to a
+    :class:`CpuExecutor` is held for this thread to run (``.run()``) instead of waking a
+    worker: a client that would only wait for its result computes it itself, and a lone
+    request costs no thread hand-off either way. On leaving, a batch not run is handed to
+    the workers."""
+    held = CallerRun()
+    outer = getattr(_caller, "held", None)
+    _caller.held = held
+    try:
+        yield held
+    finally:
+        _caller.held = outer
+        held.release()
 
 
 class BackgroundPriority(StrEnum):
@@ -113,7 +173,16 @@ class CpuExecutor:
         self._ready.wait()  # OS settings are applied (or refused) before the first batch
 
     def submit(self, run: BatchRun, done: Callable[[RunReport], None]) -> None:
+        # Background work always runs on its low-priority workers; a foreground batch may be
+        # run by the client thread whose submit dispatched it (caller_runs).
+        held: CallerRun | None = getattr(_caller, "held", None)
+        if run.dispatch.lane is Lane.FOREGROUND and held is not None and held.hold(self, run, done):
+            return
         self._queues[run.dispatch.lane].put((run, done))
+
+    def run_here(self, run: BatchRun) -> RunReport:
+        """Run a foreground batch on the calling thread (see :func:`caller_runs`)."""
+        return self._run(run, None)
 
     def call_in_lane(self, lane: Lane, fn: Callable[[], T]) -> Future[T]:
         """Run ``fn`` on a worker of ``lane`` (e.g. to create a session whose engine threads

@@ -990,3 +990,22 @@ def test_a_text_answer_cut_short_keeps_its_text() -> None:
     response = run_collect(turn, store, _client_chunks(turn, engine))
     assert response["status"] == "incomplete"
     assert Response.model_validate(response).output_text == "Hello, how can I"
+
+
+def test_an_output_that_names_itself_instead_of_a_call_is_accepted() -> None:
+    """Codex sends context of its own as a function_call_output with a name and no call_id."""
+    from ainos.ai.ml.llm import prepare_chat
+
+    item = {"type": "function_call_output", "name": "goal_objective", "output": "tidy up"}
+    turn = turn_for({"input": [{"role": "user", "content": "Hi"}, item]})
+    assert turn.history[-1] == {
+        "role": "tool",
+        "tool_call_id": "",
+        "content": "tidy up",
+        "name": "goal_objective",
+    }
+    engine = prepare_chat(turn.chat_request, None).engine_request
+    assert engine["messages"][-1] == {
+        "role": "user",
+        "content": "Result of goal_objective: tidy up",
+    }

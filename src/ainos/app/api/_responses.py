@@ -266,12 +266,18 @@ def _append_tool_call(messages: list[Json], call: Json) -> None:
 
 
 def _tool_result(item: Mapping[str, Any], param: str) -> Json:
-    call_id = _required_str(item, "call_id", f"{param}.call_id")
+    name = item.get("name")
+    if item.get("call_id") in (None, "") and isinstance(name, str) and name:
+        # Codex adds context of its own as an output that names itself instead of a call.
+        call_id = ""
+    else:
+        call_id = _required_str(item, "call_id", f"{param}.call_id")
     output = item.get("output")
     if output is not None and not isinstance(output, (str, list)):
         raise _wrong_type(f"{param}.output", "a string or an array of content parts", output)
     text = _content_text(output, f"{param}.output")
-    return {"role": "tool", "tool_call_id": call_id, "content": text}
+    message = {"role": "tool", "tool_call_id": call_id, "content": text}
+    return message | ({"name": name} if not call_id else {})
 
 
 def _items_to_messages(items: Sequence[object], param: str) -> list[Json]:

@@ -109,6 +109,8 @@ def _messages(value: object) -> list[dict[str, Any]]:
             out["tool_calls"] = _tool_calls(message["tool_calls"], where)
         if role == "tool":
             out["tool_call_id"] = str(message.get("tool_call_id") or "")
+            if isinstance(message.get("name"), str) and message["name"]:
+                out["name"] = message["name"]  # an output answering no call names itself
         messages.append(out)
     return messages
 

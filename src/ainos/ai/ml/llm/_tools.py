@@ -340,7 +340,7 @@ def render_tool_history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str,
             rendered.append({"role": "assistant", "content": json.dumps({"tool_calls": calls})})
         elif role == "tool":
             call_id = str(message.get("tool_call_id", ""))
-            name = names.get(call_id, "the tool")
+            name = names.get(call_id) or message.get("name") or "the tool"
             result = message.get("content", "")
             rendered.append({"role": "user", "content": f"Result of {name}: {result}"})
         else:

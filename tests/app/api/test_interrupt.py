@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ainos.ai.ml import DEFAULT_CHAT_MODEL
+from ainos.ai.ml import DEFAULT_CHAT_MODEL, EmbeddingLimits
 from ainos.app.api import ApiConfig, HttpServer
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.kernel.control import ServicesConfig
@@ -22,13 +22,13 @@ EMBEDDING_MODEL = "all-minilm-l6-v2"
 WAIT_S = 120  # a bound on waiting for the server, never a measurement
 
 
-@pytest.fixture(scope="module")
-def embedding_url(prepared_models: Path) -> Iterator[str]:
+def _embedding_server(prepared_models: Path, limits: EmbeddingLimits) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AINOS_HOME", str(prepared_models))
         config = RuntimeConfig(
             kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
             api=ApiConfig(default_embedding_model=EMBEDDING_MODEL),
+            embedding_limits=limits,
         )
         with Runtime(config) as runtime:
             http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
@@ -36,6 +36,17 @@ def embedding_url(prepared_models: Path) -> Iterator[str]:
                 yield http.url
             finally:
                 http.stop()
+
+
+@pytest.fixture(scope="module")
+def embedding_url(prepared_models: Path) -> Iterator[str]:
+    yield from _embedding_server(prepared_models, EmbeddingLimits())
+
+
+@pytest.fixture(scope="module")
+def one_at_a_time_url(prepared_models: Path) -> Iterator[str]:
+    """A model that takes one request at a time: the next waits its turn in a thread."""
+    yield from _embedding_server(prepared_models, EmbeddingLimits(max_concurrent=1))
 
 
 def _metric(url: str, family: str, **labels: str) -> float:
@@ -101,21 +112,55 @@ def test_a_chat_completion_left_by_its_client_is_cancelled(llm_http_url: str) ->
     assert after == cancelled + 1
 
 
-def test_an_embeddings_request_left_by_its_client_is_cancelled(embedding_url: str) -> None:
-    url, model = embedding_url, EMBEDDING_MODEL
+TEXTS = [f"text number {i}: " + "a few words about schedulers " * 15 for i in range(2048)]
+
+
+def _warm(url: str) -> None:
     warm = urllib.request.Request(
         f"{url}/v1/embeddings",
         data=json.dumps({"input": "load the model"}).encode(),
         headers={"Content-Type": "application/json"},
     )
     urllib.request.urlopen(warm, timeout=WAIT_S).read()
-    texts = [f"text number {i}: " + "a few words about schedulers " * 15 for i in range(2048)]
 
-    def in_flight() -> int:
-        with urllib.request.urlopen(f"{url}/ainos/queue", timeout=30) as response:
-            return int(json.loads(response.read())["models"][model]["in_flight"])
 
-    _send_and_leave(url, "/v1/embeddings", {"input": texts}, lambda: in_flight() == 1)
-    _wait_for("the request ended", lambda: in_flight() == 0)
+def _gate(url: str, what: str) -> int:
+    with urllib.request.urlopen(f"{url}/ainos/queue", timeout=30) as response:
+        return int(json.loads(response.read())["models"][EMBEDDING_MODEL][what])
+
+
+def test_an_embeddings_request_left_by_its_client_is_cancelled(embedding_url: str) -> None:
+    url, model = embedding_url, EMBEDDING_MODEL
+    _warm(url)
+    _send_and_leave(url, "/v1/embeddings", {"input": TEXTS}, lambda: _gate(url, "in_flight") == 1)
+    _wait_for("the request ended", lambda: _gate(url, "in_flight") == 0)
     assert _metric(url, "ainos_model_requests_total", model=model, outcome="cancelled") == 1
+    assert _metric(url, "ainos_model_requests_total", model=model, outcome="ok") == 1
+
+
+def test_a_request_waiting_its_turn_in_a_thread_is_cancelled_too(one_at_a_time_url: str) -> None:
+    """The second request waits at the model's gate in a worker thread; its client leaves
+    first: when its turn comes, its jobs are cancelled, not run."""
+    url, model = one_at_a_time_url, EMBEDDING_MODEL
+    _warm(url)
+    host, port = url.removeprefix("http://").split(":")
+    data = json.dumps({"input": TEXTS}).encode()
+    head = (
+        f"POST /v1/embeddings HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=WAIT_S) as running:
+        running.sendall(head + data)
+        _wait_for("running the first", lambda: _gate(url, "in_flight") == 1)
+        with socket.create_connection((host, int(port)), timeout=WAIT_S) as waiting:
+            waiting.sendall(head + data)
+            _wait_for("the second waiting", lambda: _gate(url, "waiting") == 1)
+    _wait_for(
+        "both ended",
+        lambda: _gate(url, "in_flight") == 0 and _gate(url, "waiting") == 0,
+    )
+    _wait_for(
+        "both counted",
+        lambda: _metric(url, "ainos_model_requests_total", model=model, outcome="cancelled") == 2,
+    )
     assert _metric(url, "ainos_model_requests_total", model=model, outcome="ok") == 1

@@ -329,8 +329,16 @@ class EmbeddingService:
         )
         return self.run(request, autoload=autoload)
 
-    def run(self, request: EmbeddingRequest, *, autoload: bool = True) -> EmbeddingResult:
-        """``request``'s vectors, waiting its turn at the model's gate (and its load)."""
+    def run(
+        self,
+        request: EmbeddingRequest,
+        *,
+        autoload: bool = True,
+        on_submitted: Callable[[Callable[[], object]], None] | None = None,
+    ) -> EmbeddingResult:
+        """``request``'s vectors, waiting its turn at the model's gate (and its load).
+        ``on_submitted`` is given, once the jobs are in, what cancels them (from any thread:
+        the request then raises ``JobCancelled``)."""
         loaded = self._get(request.alias, autoload)
         started = time.monotonic()
         deadline = request.deadline_ms
@@ -343,6 +351,8 @@ class EmbeddingService:
                 # This thread would only wait: a batch its submit dispatches is run here.
                 with caller_runs() as held:
                     handles, counts = self._submit(loaded, request, deadline)
+                    if on_submitted is not None:
+                        on_submitted(lambda: [handle.cancel() for _, handle in handles])
                     try:
                         held.run()
                         outputs = [handle.result() for _, handle in handles]

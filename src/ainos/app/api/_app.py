@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import re
 import secrets
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -188,13 +190,44 @@ async def create_embeddings(request: Request) -> Response:
     )
 
 
+class _ThreadJobs:
+    """What cancels the jobs a request waiting in a worker thread submits, called from the
+    event loop when the request is given up — before or after the thread submits them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancel: Callable[[], object] | None = None
+        self._given_up = False
+
+    def submitted(self, cancel: Callable[[], object]) -> None:
+        with self._lock:
+            self._cancel = cancel
+            given_up = self._given_up
+        if given_up:
+            cancel()
+
+    def give_up(self) -> None:
+        with self._lock:
+            self._given_up = True
+            cancel = self._cancel
+        if cancel is not None:
+            cancel()
+
+
 async def _embed(embeddings: EmbeddingService, asked: EmbeddingRequest) -> EmbeddingResult:
     # A model with room answers without a thread hop; one that is busy or not loaded
     # yet makes the request wait its turn (or the load) in a worker thread.
     result = await embeddings.run_nowait(asked)
-    if result is None:
-        result = await run_in_threadpool(embeddings.run, asked)
-    return result
+    if result is not None:
+        return result
+    jobs = _ThreadJobs()
+    run = functools.partial(embeddings.run, asked, on_submitted=jobs.submitted)
+    try:
+        # Abandoned when cancelled: the thread ends on its own once its jobs are cancelled.
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except asyncio.CancelledError:
+        jobs.give_up()
+        raise
 
 
 async def prometheus(request: Request) -> Response:

@@ -1009,3 +1009,12 @@ def test_an_output_that_names_itself_instead_of_a_call_is_accepted() -> None:
         "role": "user",
         "content": "Result of goal_objective: tidy up",
     }
+
+
+def test_a_text_answer_stopped_in_a_loop_completes_with_its_text() -> None:
+    store = ResponseStore()
+    turn = turn_for({"input": "Hi", "tools": [WEATHER_TOOL]}, store)
+    looped = '{"content": "Hello! ' + "27." * 40
+    response = run_collect(turn, store, _client_chunks(turn, _engine_chunks(looped, "length")))
+    assert response["status"] == "completed"
+    assert Response.model_validate(response).output_text == "Hello! " + "27." * 40

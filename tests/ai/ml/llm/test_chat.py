@@ -290,3 +290,13 @@ def test_streamed_chunks_of_a_cut_call_hold_no_json() -> None:
     assert "".join(d.get("content") or "" for d in deltas) == ""
     assert not any(d.get("tool_calls") for d in deltas)
     assert out[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_an_answer_stopped_in_a_loop_ends_as_text_does() -> None:
+    """The guard stopped the answer's text in a loop: "stop" and the text, as for plain text;
+    cut by the limit it is "length"."""
+    looped = '{"content": "Hello! ' + "27." * 40
+    choice = _finished(TOOLS, looped, "length")
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["content"] == "Hello! " + "27." * 40
+    assert _finished(TOOLS, '{"content": "Hello, how are', "length")["finish_reason"] == "length"

@@ -14,7 +14,8 @@ out are the model's defaults, filled in by ``LlmService``: its catalog entry's, 
 repeating one short phrase (see ``_repetition``).
 
 With tools, an output cut short (the token limit, a loop stopped) ends with ``finish_reason``
-``"length"`` and only what was whole in it, never the broken JSON as text.
+``"length"`` and only what was whole in it, never the broken JSON as text; a text answer
+stopped in a loop ends as plain text does, with ``"stop"`` and its text.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ainos.ai.ml.llm._repetition import GUARD_FIELD
-from ainos.ai.ml.llm._tools import ToolPlan, parse_tool_output, plan_tools, render_tool_history
+from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionGuard
+from ainos.ai.ml.llm._tools import (
+    ToolOutput,
+    ToolPlan,
+    parse_tool_output,
+    plan_tools,
+    render_tool_history,
+)
 from ainos.errors import InvalidArgument
 
 __all__ = [
@@ -327,6 +334,13 @@ def openai_usage(engine_usage: Mapping[str, Any]) -> dict[str, Any]:
     return usage
 
 
+def _loop_answer(output: ToolOutput) -> bool:
+    """Whether a cut output is a text answer that ended in a loop: it ends as a loop in
+    plain text does ("stop", its text kept), where a call cut short or an answer cut by the
+    token limit is "length"."""
+    return bool(output.text) and not output.calls and RepetitionGuard().feed(output.text or "")
+
+
 class ChatStream:
     """Engine chunks in, the client's ``chat.completion.chunk`` dicts out.
 
@@ -383,9 +397,8 @@ class ChatStream:
                 out.append(self._chunk({"tool_calls": calls}))
             elif output.text:
                 out.append(self._chunk({"content": output.text}))
-            # A cut output is "length" whatever ended it (a loop stopped says "stop").
             if not output.complete:
-                finish = "length"
+                finish = "stop" if _loop_answer(output) else "length"
             elif output.calls:
                 finish = "tool_calls"
         out.append(self._chunk({}, finish))

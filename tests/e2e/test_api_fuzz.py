@@ -377,13 +377,13 @@ def test_any_embeddings_body_gets_an_answer(served: Served, body: dict[str, Any]
     _post_json(served, "/v1/embeddings", body)
 
 
-@fuzz(25)  # each generates: fewer
+@fuzz(20)  # each generates: fewer
 @given(body=bodies(CHAT))
 def test_any_chat_completions_body_gets_an_answer(served: Served, body: dict[str, Any]) -> None:
     _post_json(served, "/v1/chat/completions", body)
 
 
-@fuzz(25)
+@fuzz(20)
 @given(body=bodies(RESPONSES))
 def test_any_responses_body_gets_an_answer(served: Served, body: dict[str, Any]) -> None:
     _post_json(served, "/v1/responses", body)

@@ -114,6 +114,11 @@ def test_base64_is_little_endian_float32(server: str, fp32_model: EmbeddingModel
         ),
         (json.dumps({"model": MODEL, "input": "x", "dimensions": 12}).encode(), 400, "384"),
         (b'{"model": "%s", "input": ["\\ud800"]}' % MODEL.encode(), 400, "lone surrogate"),
+        (
+            json.dumps({"model": MODEL, "input": "x", "deadline_ms": True}).encode(),
+            400,
+            "deadline_ms must be a number",
+        ),
         (b'{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested deeper"),
         (
             b'{"model": "%s", "input": "x", "dimensions": %s}' % (MODEL.encode(), b"9" * 5000),

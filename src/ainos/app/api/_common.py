@@ -170,6 +170,8 @@ def deadline_ms(request: Request, body: dict[str, Any]) -> float | None:
     value = request.headers.get("x-ainos-deadline-ms") or body.get("deadline_ms")
     if value is None:
         return None
+    if isinstance(value, bool):  # float(True) would be a 1 ms deadline
+        raise invalid("deadline_ms must be a number of milliseconds", "deadline_ms")
     try:
         deadline = float(value)
     except (TypeError, ValueError):

@@ -61,6 +61,15 @@ def _error_reply(status: int, phrase: str, message: str, code: str) -> bytes:
     return head.encode() + body
 
 
+def _headers_too_large(why: str) -> bytes:
+    return _error_reply(
+        431,
+        "Request Header Fields Too Large",
+        f"the request's headers are too large: {why}",
+        "request_header_fields_too_large",
+    )
+
+
 class _Refused(Exception):
     """Raised from a parser callback to stop parsing; the reply is the protocol's."""
 
@@ -94,16 +103,17 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
             transport.close()
             return
         super().connection_made(transport)
-        self._arm(self._request_timed_out)
+        self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if not self._refused:
             super().connection_lost(exc)
 
-    def _arm(self, handler: Any) -> None:
+    def _arm(self) -> None:
+        """(Re)start the clock of the request being sent."""
         self._disarm()
-        self._timer = self.loop.call_later(self.limits.request_timeout_s, handler)
+        self._timer = self.loop.call_later(self.limits.request_timeout_s, self._request_timed_out)
 
     def _disarm(self) -> None:
         if self._timer is not None:
@@ -138,14 +148,14 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
             if self._header_bytes > self.limits.max_header_bytes:
                 self._refuse_headers(f"over {self.limits.max_header_bytes} bytes of headers")
         elif self.cycle is not None and self.cycle.more_body:
-            self._arm(self._request_timed_out)  # a body that stops coming
+            self._arm()  # a body that stops coming
         elif (
             self._timer is None
             and self.timeout_keep_alive_task is None
             and (self.cycle is None or self.cycle.response_complete)
         ):
             # Bytes that begin no request (blank lines) stopped uvicorn's idle timer.
-            self._arm(self._request_timed_out)
+            self._arm()
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn's answer to what the parser refuses; ours in OpenAI's error shape.
@@ -160,14 +170,7 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
 
     def _refuse_headers(self, why: str) -> None:
         self._disarm()
-        self.transport.write(
-            _error_reply(
-                431,
-                "Request Header Fields Too Large",
-                f"the request's headers are too large: {why}",
-                "request_header_fields_too_large",
-            )
-        )
+        self.transport.write(_headers_too_large(why))
         self.transport.close()
 
     def on_message_begin(self) -> None:
@@ -176,7 +179,7 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
             self._reading_headers, self._header_bytes = True, 0
         self._header_count = 0
         if self._timer is None:
-            self._arm(self._request_timed_out)
+            self._arm()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
@@ -186,12 +189,7 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
         elif self._header_count > self.limits.max_headers:
             problem = f"over {self.limits.max_headers} headers"
         if problem is not None:
-            self._reply = _error_reply(
-                431,
-                "Request Header Fields Too Large",
-                f"the request's headers are too large: {problem}",
-                "request_header_fields_too_large",
-            )
+            self._reply = _headers_too_large(problem)
             raise _Refused(problem)  # the parser stops; uvicorn calls send_400_response
         super().on_header(name, value)
 
@@ -200,7 +198,7 @@ class LimitedHttpProtocol(CoalescingHttpProtocol):
         self._disarm()
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.more_body:
-            self._arm(self._request_timed_out)
+            self._arm()
 
     def on_message_complete(self) -> None:
         self._disarm()

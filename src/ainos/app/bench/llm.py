@@ -38,7 +38,10 @@ from ainos.ai.ml.llm import (
     LlmEngine,
     LlmLimits,
     LlmService,
+    Reply,
+    chat_body,
     prepare_chat,
+    streamed_body,
 )
 from ainos.ai.ml.llm._service import EngineFactory
 from ainos.app.api import DaemonApi, daemon_api_url
@@ -145,25 +148,18 @@ class _Clock:
         self._sent = time.perf_counter()
         self._first: float | None = None
         self._last: float | None = None
-        self._tokens = 0
-        self._pieces: list[str] = []
+        self._reply = Reply()
         self._first_token = first_token
 
     def see(self, chunk: Mapping[str, Any]) -> None:
         now = time.perf_counter()
-        usage = chunk.get("usage")
-        if isinstance(usage, Mapping):
-            self._tokens = int(usage.get("completion_tokens", 0))
-        for choice in chunk.get("choices") or ():
-            text = (choice.get("delta") or {}).get("content")
-            if not text:
-                continue
-            if self._first is None:
-                self._first = now
-                if self._first_token is not None:
-                    self._first_token.set()
-            self._last = now
-            self._pieces.append(text)
+        if not self._reply.read(chunk):
+            return
+        if self._first is None:
+            self._first = now
+            if self._first_token is not None:
+                self._first_token.set()
+        self._last = now
 
     def timeline(self) -> _Timeline:
         def since(moment: float | None) -> float | None:
@@ -174,8 +170,8 @@ class _Clock:
             first_token_s=since(self._first),
             last_token_s=since(self._last),
             end_s=time.perf_counter() - self._sent,
-            completion_tokens=self._tokens,
-            text="".join(self._pieces),
+            completion_tokens=self._reply.completion_tokens or 0,
+            text=self._reply.text,
         )
 
 
@@ -287,7 +283,7 @@ class _DaemonClient:
         stop: threading.Event,
         first_token: threading.Event | None = None,
     ) -> _Timeline:
-        streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        streamed = streamed_body(body)
         clock = _Clock(first_token)
         for chunk in self._apis[priority].stream(
             "/v1/chat/completions", streamed, priority=priority
@@ -311,24 +307,24 @@ def _story(number: int, max_tokens: int, topic: int) -> Body:
     would find its tokens in the engine's cache, and its first token would come early); the
     numbers have a fixed width, so prompts of one topic have as many tokens."""
     about = _TOPICS[topic % len(_TOPICS)]
-    return {
-        "model": DEFAULT_CHAT_MODEL,
-        "messages": [
-            {"role": "user", "content": f"Story {number:04d}: tell a long one about {about}."}
-        ],
-        "max_tokens": max_tokens,
-        "temperature": 0,
-    }
+    prompt = f"Story {number:04d}: tell a long one about {about}."
+    return chat_body(
+        DEFAULT_CHAT_MODEL,
+        [{"role": "user", "content": prompt}],
+        max_tokens=max_tokens,
+        temperature=0,
+    )
 
 
 def _short_chat(number: int, max_tokens: int) -> Body:
     topic = _TOPICS[number % len(_TOPICS)]
-    return {
-        "model": DEFAULT_CHAT_MODEL,
-        "messages": [{"role": "user", "content": f"Question {number:04d}: who is {topic}?"}],
-        "max_tokens": max_tokens,
-        "temperature": 0,
-    }
+    question = f"Question {number:04d}: who is {topic}?"
+    return chat_body(
+        DEFAULT_CHAT_MODEL,
+        [{"role": "user", "content": question}],
+        max_tokens=max_tokens,
+        temperature=0,
+    )
 
 
 _CHECK = _short_chat(9999, 16)  # one prompt through every mode: greedy, one reply

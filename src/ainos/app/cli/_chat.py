@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,8 @@ from ainos.ai.ml.llm import (
     ChatCall,
     ChatStream,
     LlmLimits,
+    Reply,
+    chat_body,
     collect_completion,
     openai_usage,
     prepare_chat,
@@ -144,28 +146,15 @@ def _read_prompt(prompt: str | None) -> str | None:
 # -- reading a reply -------------------------------------------------------------------------
 
 
-@dataclass
-class _Outcome:
-    """How a generation ended, filled in while its chunks are read."""
-
-    finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    chunks: list[Chunk] = field(default_factory=list)
-
-
-def _texts(chunks: Iterable[Chunk], outcome: _Outcome) -> Iterator[str]:
-    """The text pieces of chat (``delta.content``) or completion (``text``) chunks."""
+def _texts(chunks: Iterable[Chunk], reply: Reply) -> Iterator[str]:
+    """The text pieces of chat or completion chunks, ``reply`` reading each chunk."""
     for chunk in chunks:
-        outcome.chunks.append(chunk)
-        usage = chunk.get("usage")
-        if isinstance(usage, Mapping):
-            outcome.usage = openai_usage(usage)
-        for choice in chunk.get("choices") or ():
-            text = (choice.get("delta") or {}).get("content") or choice.get("text")
-            if text:
-                yield text
-            if choice.get("finish_reason"):
-                outcome.finish_reason = str(choice["finish_reason"])
+        if piece := reply.read(chunk):
+            yield piece
+
+
+def _usage(reply: Reply) -> dict[str, Any] | None:
+    return openai_usage(reply.usage) if reply.usage is not None else None
 
 
 def _print_stream(texts: Iterable[str]) -> str:
@@ -185,8 +174,8 @@ def _print_stream(texts: Iterable[str]) -> str:
     return "".join(pieces)
 
 
-def _note_end(outcome: _Outcome, max_tokens: int) -> None:
-    if outcome.finish_reason == "length":
+def _note_end(reply: Reply, max_tokens: int) -> None:
+    if reply.finish_reason == "length":
         stderr.print(f"(cut at --max-tokens {max_tokens})", style="dim")
 
 
@@ -289,26 +278,20 @@ def _reply_chunks(
     sampling: _Sampling,
     priority: Priority,
 ) -> tuple[ChatCall, Iterator[Chunk]]:
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        **sampling.chat_fields(),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+    body = chat_body(model, messages, stream=True, **sampling.chat_fields())
     call = prepare_chat(body, model)
     return call, backend.chunks(call, body, priority)
 
 
-def _completion(call: ChatCall, outcome: _Outcome) -> dict[str, Any]:
+def _completion(call: ChatCall, reply: Reply) -> dict[str, Any]:
     """The ``chat.completion`` document, under the id the reply streamed with."""
-    first = outcome.chunks[0] if outcome.chunks else {}
+    first = reply.chunks[0] if reply.chunks else {}
     call = dataclasses.replace(
         call,
         completion_id=str(first.get("id", call.completion_id)),
         created=int(first.get("created", call.created)),
     )
-    return collect_completion(call, outcome.chunks, outcome.usage)
+    return collect_completion(call, reply.chunks, _usage(reply))
 
 
 def _converse(
@@ -332,16 +315,16 @@ def _converse(
         if not line:
             continue
         history.append({"role": "user", "content": line})
-        outcome = _Outcome()
+        reply = Reply()
         try:
             _call, chunks = _reply_chunks(backend, model, history, sampling, priority)
-            reply = _print_stream(_texts(chunks, outcome))
+            text = _print_stream(_texts(chunks, reply))
         except AinosError as exc:
             history.pop()  # the turn never happened
             stderr.print(f"ainos: error: {' '.join(str(exc).split())}")
             continue
-        _note_end(outcome, sampling.max_tokens)
-        history.append({"role": "assistant", "content": reply})
+        _note_end(reply, sampling.max_tokens)
+        history.append({"role": "assistant", "content": text})
 
 
 def chat(
@@ -376,13 +359,13 @@ def chat(
             return
         messages = [*system_messages, {"role": "user", "content": text}]
         call, chunks = _reply_chunks(backend, model, messages, sampling, priority)
-        outcome = _Outcome()
+        reply = Reply(keep_chunks=as_json)
         if as_json:
-            list(_texts(chunks, outcome))  # read it all: the outcome collects the chunks
-            emit_json(_completion(call, outcome))
+            list(_texts(chunks, reply))  # read it all: the reply keeps the chunks
+            emit_json(_completion(call, reply))
             return
-        _print_stream(_texts(chunks, outcome))
-        _note_end(outcome, sampling.max_tokens)
+        _print_stream(_texts(chunks, reply))
+        _note_end(reply, sampling.max_tokens)
 
 
 def generate(
@@ -412,18 +395,18 @@ def generate(
         generation = runtime.llm.generate(
             model, request, kind="completion", client=_CLIENT, priority=priority
         )
-        outcome = _Outcome()
-        texts = _texts(generation, outcome)
+        reply = Reply()
+        texts = _texts(generation, reply)
         if as_json:
             document = {
                 "text": "".join(texts),
-                "finish_reason": outcome.finish_reason,
-                "usage": outcome.usage,
+                "finish_reason": reply.finish_reason,
+                "usage": _usage(reply),
             }
             emit_json(document)
             return
         _print_stream(texts)
-        _note_end(outcome, sampling.max_tokens)
+        _note_end(reply, sampling.max_tokens)
 
 
 def register(app: typer.Typer) -> None:

@@ -56,20 +56,14 @@ def _collect(
     usage_of: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> Generated:
     """A reply from its ``chat.completion.chunk`` dicts, ``on_text`` told the text so far."""
-    pieces: list[str] = []
-    finish: str | None = None
-    usage: dict[str, Any] | None = None
+    from ainos.ai.ml.llm import Reply
+
+    reply = Reply()
     for chunk in chunks:
-        if isinstance(chunk.get("usage"), Mapping):
-            usage = usage_of(chunk["usage"])
-        for choice in chunk.get("choices") or ():
-            text = (choice.get("delta") or {}).get("content")
-            if text:
-                pieces.append(text)
-                on_text("".join(pieces))
-            if choice.get("finish_reason"):
-                finish = str(choice["finish_reason"])
-    return Generated("".join(pieces), finish, usage)
+        if reply.read(chunk):
+            on_text(reply.text)
+    usage = usage_of(reply.usage) if reply.usage is not None else None
+    return Generated(reply.text, reply.finish_reason, usage)
 
 
 def _devices() -> dict[str, Any]:
@@ -158,17 +152,10 @@ class LocalBackend(_ControlReads):
         sampling: Mapping[str, Any],
         on_text: Callable[[str], None],
     ) -> Generated:
-        from ainos.ai.ml.llm import ChatStream, openai_usage, prepare_chat
+        from ainos.ai.ml.llm import ChatStream, chat_body, openai_usage, prepare_chat
         from ainos.protocol.scheduler import ClientIdentity
 
-        body = {
-            "model": model,
-            "messages": messages,
-            **sampling,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        call = prepare_chat(body, model)
+        call = prepare_chat(chat_body(model, messages, stream=True, **sampling), model)
         generation = self.runtime().llm.generate(
             call.model, call.engine_request, kind="chat", client=ClientIdentity(name=_CLIENT)
         )
@@ -220,31 +207,14 @@ class DaemonBackend(_ControlReads):
         sampling: Mapping[str, Any],
         on_text: Callable[[str], None],
     ) -> Generated:
-        import os
-
-        import openai
+        from ainos.ai.ml.llm import chat_body
+        from ainos.app.api import DaemonApi
 
         if self._url is None:
             raise AinosError("the daemon serves no HTTP API: start it with its API on")
-        client = openai.OpenAI(
-            base_url=f"{self._url}/v1",
-            api_key=os.environ.get("AINOS_API_TOKEN") or "none",
-            default_headers={"x-ainos-client": _CLIENT},
-        )
-        try:
-            create: Any = client.chat.completions.create  # sampling is a plain mapping
-            stream = create(
-                model=model,
-                messages=messages,
-                stream=True,
-                stream_options={"include_usage": True},
-                **sampling,
-            )
-            return _collect((chunk.model_dump() for chunk in stream), on_text, dict)
-        except openai.APIError as exc:
-            raise AinosError(f"the daemon failed: {exc.message}") from None
-        finally:
-            client.close()
+        body = chat_body(model, messages, stream=True, **sampling)
+        with DaemonApi(self._url, client_name=_CLIENT) as api:
+            return _collect(api.stream("/v1/chat/completions", body), on_text, dict)
 
     def close(self) -> None:
         return None

@@ -29,7 +29,8 @@ from ainos.ai.ml.llm._repetition import (
     RepetitionGuard,
     chat_defaults,
 )
-from ainos.ai.ml.llm._service import STOPPED_FIELD, LlmLimits, LlmService
+from ainos.ai.ml.llm._reply import STOPPED_FIELD, Reply, chat_body, chunk_text, streamed_body
+from ainos.ai.ml.llm._service import LlmLimits, LlmService
 from ainos.ai.ml.llm._summarize import LlmSummarizer
 from ainos.ai.ml.llm._tools import answer_prefix
 
@@ -52,12 +53,16 @@ __all__ = [
     "LlmSummarizer",
     "RepetitionDefaults",
     "RepetitionGuard",
+    "Reply",
     "RequestError",
     "answer_prefix",
+    "chat_body",
     "chat_defaults",
     "choose_gpu_layers",
+    "chunk_text",
     "collect_completion",
     "openai_usage",
     "prepare_chat",
     "repetition_fields",
+    "streamed_body",
 ]

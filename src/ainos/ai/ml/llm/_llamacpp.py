@@ -23,6 +23,7 @@ from ainos.ai.ml._embedding import physical_cores
 from ainos.ai.ml._gguf import read_gguf_info
 from ainos.ai.ml.llm._engine import ChunkSink, EngineSettings
 from ainos.ai.ml.llm._fit import fit_kv_cache
+from ainos.ai.ml.llm._reply import streamed_body
 from ainos.errors import ContextLengthExceeded, InvalidArgument, ModelError, UnsupportedModel
 
 __all__ = ["LlamaCppEngine", "choose_gpu_layers"]
@@ -166,7 +167,7 @@ class LlamaCppEngine:
         if server is None:
             raise ModelError("the model was unloaded")
         handler = getattr(server, handler_name)
-        body = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        body = streamed_body(request)
         failure: list[Exception] = []
 
         def on_chunk(chunk: Any) -> bool:

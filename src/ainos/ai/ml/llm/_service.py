@@ -29,6 +29,7 @@ from ainos.ai.ml.llm._generation import Generation
 from ainos.ai.ml.llm._llamacpp import LlamaCppEngine
 from ainos.ai.ml.llm._metrics import GenerationTiming, LlmMetrics
 from ainos.ai.ml.llm._repetition import GUARD_FIELD, RepetitionGuard, chat_defaults
+from ainos.ai.ml.llm._reply import STOPPED_FIELD, chunk_text
 from ainos.errors import (
     AinosError,
     InvalidArgument,
@@ -48,11 +49,7 @@ from ainos.protocol.scheduler import ClientIdentity, JobSpec, Priority
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["STOPPED_FIELD", "EngineFactory", "GenerationKind", "LlmLimits", "LlmService"]
-
-# Set to "repetition" on the finishing chunk of a generation the guard stopped (an ainos
-# extension: the OpenAI chunks built from the engine's do not carry it).
-STOPPED_FIELD = "ainos_stopped"
+__all__ = ["EngineFactory", "GenerationKind", "LlmLimits", "LlmService"]
 
 EngineFactory = Callable[[CatalogEntry, EngineSettings], LlmEngine]
 GenerationKind = str  # "chat" (messages) or "completion" (a raw prompt)
@@ -144,7 +141,7 @@ class _Run:
                 usage.update(chunk["usage"])
             counts.see(chunk.pop("timings", None), chunk)  # llama.cpp's; usage has the counts
             self._generation.push(chunk)
-            if guard is not None and not _finished(chunk) and guard.feed(_text(chunk)):
+            if guard is not None and not _finished(chunk) and guard.feed(chunk_text(chunk)):
                 _log.info("stopped a generation repeating %r", guard.unit)
                 usage.update(counts.usage())
                 for end in _ending(chunk, self._kind, usage, constrained):
@@ -190,13 +187,6 @@ class _Counts:
             "total_tokens": self.prompt + completion,
             "prompt_tokens_details": {"cached_tokens": self.cached},
         }
-
-
-def _text(chunk: Mapping[str, Any]) -> str:
-    return "".join(
-        (choice.get("delta") or {}).get("content") or choice.get("text") or ""
-        for choice in chunk.get("choices") or ()
-    )
 
 
 def _finished(chunk: Mapping[str, Any]) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from ainos.ai.ml.llm._reply import chunk_text
 from ainos.ai.ml.llm._service import LlmService
 from ainos.errors import AinosError
 from ainos.protocol.scheduler import ClientIdentity, Priority
@@ -66,11 +67,9 @@ class LlmSummarizer:
                 loop=asyncio.get_running_loop(),
             )
             async for chunk in generation:
-                for choice in chunk.get("choices") or ():
-                    piece = (choice.get("delta") or {}).get("content") or ""
-                    if piece:
-                        produced = True
-                        yield piece
+                if piece := chunk_text(chunk):
+                    produced = True
+                    yield piece
         except AinosError:
             if produced:
                 raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -195,7 +195,7 @@ class LocalModel:
         return attempt
 
     def _generate(self, call: ChatCall, on_piece: Callable[[str], None] | None) -> _Output:
-        from ainos.ai.ml.llm import STOPPED_FIELD
+        from ainos.ai.ml.llm import Reply
 
         generation = self._service.generate(
             self._alias,
@@ -205,23 +205,14 @@ class LocalModel:
             priority=self._priority,
             deadline_ms=self._deadline_ms,
         )
-        pieces: list[str] = []
-        finish: str | None = None
-        usage: Mapping[str, Any] | None = None
+        reply = Reply()
         for chunk in generation:
-            if isinstance(chunk.get("usage"), Mapping):
-                usage = chunk["usage"]
-            if chunk.get(STOPPED_FIELD) == "repetition":
-                finish = "repetition"
-            for choice in chunk.get("choices") or ():
-                piece = (choice.get("delta") or {}).get("content") or ""
-                if piece:
-                    pieces.append(piece)
-                    if on_piece is not None:
-                        on_piece(piece)
-                if choice.get("finish_reason") and finish != "repetition":
-                    finish = str(choice["finish_reason"])
-        return _Output("".join(pieces), finish or "stop", chat_usage(usage))
+            piece = reply.read(chunk)
+            if piece and on_piece is not None:
+                on_piece(piece)
+        # A loop the repetition guard stopped is told apart from a natural end.
+        finish = "repetition" if reply.stopped == "repetition" else reply.finish_reason
+        return _Output(reply.text, finish or "stop", chat_usage(reply.usage))
 
 
 def _body(alias: str, request: ModelRequest) -> dict[str, Any]:

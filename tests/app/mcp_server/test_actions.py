@@ -4,6 +4,7 @@ a failure as an ``isError`` result naming the action."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,12 @@ import mcp_types as types
 import pytest
 from PIL import Image
 from tests.app.mcp_server.conftest import connect
+
+from ainos.ai.actions.builtin import (
+    ExtractiveSummarizer,
+    default_summarizer,
+    set_default_summarizer,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -89,6 +96,17 @@ async def test_paths_are_taken_from_the_workspace(workspace: Path) -> None:
         assert set(analysis.structured_content) == {"Report", "Languages", "Summary"}
 
 
+@pytest.fixture
+def extractive_summaries() -> Iterator[None]:
+    """The built-in summariser for this test: a runtime another test left open may have made
+    its chat model the default, whose summary says what the model pleases."""
+    before = default_summarizer()
+    set_default_summarizer(ExtractiveSummarizer())
+    yield
+    set_default_summarizer(before)
+
+
+@pytest.mark.usefixtures("extractive_summaries")
 async def test_streaming_text_comes_as_progress(workspace: Path) -> None:
     text = " ".join(
         f"Sentence number {i} talks about apples and the orchard where they grow."
@@ -107,7 +125,8 @@ async def test_streaming_text_comes_as_progress(workspace: Path) -> None:
     answer = _text(summary)
     assert "apples" in answer
     assert steps, "the summary streamed no progress"
-    assert all(m is not None and answer.startswith(m.rstrip()) for m in steps)
+    # Each step shows the end of the text so far (at most 400 characters) as it grows.
+    assert all(m is not None and m.strip() in answer for m in steps)
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
 
 from ainos.app.cli._output import (
     check_interval,
@@ -20,7 +18,6 @@ from ainos.app.cli._output import (
     optional,
     stdout,
 )
-from ainos.kernel.control import Client, DaemonUnavailable, system_families
 from ainos.kernel.telemetry import (
     DEFAULT_RATE_HZ,
     Sampler,
@@ -30,10 +27,17 @@ from ainos.kernel.telemetry import (
 )
 from ainos.protocol import StatsSnapshot
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 _ONE_LOOK_RATE_HZ = 20.0
 
 
 def stats_table(snapshot: StatsSnapshot) -> Table:
+    # rich's tables are imported here: `stats --json` prints no table.
+    from rich.markup import escape
+    from rich.table import Table
+
     cpu = snapshot.cpu
     notes = [
         "cores " + " ".join(f"{p:.0f}%" for p in cpu.per_core_percent),
@@ -98,6 +102,8 @@ def stats(
                 emit_json_line(snapshot.to_dict())
                 time.sleep(interval)
                 snapshot = sampler.latest() or snapshot
+        from rich.live import Live
+
         with Live(stats_table(snapshot), console=stdout, auto_refresh=False) as live:
             while True:
                 time.sleep(interval)
@@ -109,6 +115,8 @@ def metrics(
 ) -> None:
     """Current statistics in Prometheus text exposition format (with the scheduler's and the
     pinned pool's when a daemon runs)."""
+    from ainos.kernel.control import Client, DaemonUnavailable, system_families
+
     try:
         with Client(socket_path, timeout=10.0) as client:
             stats = client.get_stats()

@@ -57,18 +57,24 @@ class CallerRun:
         # One batch, taken before run(): a second one (another length bucket) runs beside it
         # on a worker, and what the end of the run dispatches (it is reported on this
         # thread) goes to the workers, not to a thread that is about to wait.
-        if not self._holding or self._held is not None:
+        if not self._holding:
             return False
         self._held = (executor, run, done)
+        self._holding = False
         return True
+
+    def _take(self) -> tuple[CpuExecutor, BatchRun, Callable[[RunReport], None]] | None:
+        """The held batch, if any; nothing more is held after it."""
+        self._holding = False
+        held, self._held = self._held, None
+        return held
 
     def run(self) -> None:
         """Run the held batch here, if any; its report goes where a worker's would."""
-        self._holding = False
-        if self._held is None:
+        held = self._take()
+        if held is None:
             return
-        executor, run, done = self._held
-        self._held = None
+        executor, run, done = held
         try:
             report = executor.run_here(run)
         except BaseException as error:  # e.g. Ctrl-C: the batch's other jobs must still end
@@ -78,10 +84,9 @@ class CallerRun:
 
     def release(self) -> None:
         """Hand a batch never run here to the executor's workers."""
-        self._holding = False
-        if self._held is not None:
-            executor, run, done = self._held
-            self._held = None
+        held = self._take()
+        if held is not None:
+            executor, run, done = held
             executor.submit(run, done)
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import openai
 import pytest
+from tests.api_server import serving_runtime
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL, ModelCatalog
 from ainos.ai.ml.llm import LlmLimits, LlmService
-from ainos.app.api import HttpServer
-from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.app.runtime import RuntimeConfig
 from ainos.kernel.control import ServicesConfig
 from ainos.kernel.scheduler import CpuExecutor, Scheduler
 
@@ -40,18 +40,12 @@ def llm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlmService
 @pytest.fixture(scope="session")
 def llm_http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A runtime serving the OpenAI-compatible API on a free port, shared by the HTTP tests."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(tmp_path_factory.mktemp("llm-http-home")))
-        config = RuntimeConfig(
-            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            llm_limits=LlmLimits(parallel=3, reserved=1, context_tokens=TEST_CONTEXT),
-        )
-        with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
-            try:
-                yield http.url
-            finally:
-                http.stop()
+    config = RuntimeConfig(
+        kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+        llm_limits=LlmLimits(parallel=3, reserved=1, context_tokens=TEST_CONTEXT),
+    )
+    with serving_runtime(tmp_path_factory.mktemp("llm-http-home"), config) as http:
+        yield http.url
 
 
 @pytest.fixture

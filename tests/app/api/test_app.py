@@ -15,6 +15,7 @@ import numpy as np
 import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.api_server import serving_runtime
 
 from ainos.ai.ml import EmbeddingModel, convert_packaged_model
 from ainos.app.api import ApiConfig, HttpServer
@@ -34,18 +35,12 @@ def fp32_model(prepared_models: Path) -> EmbeddingModel:
 
 @pytest.fixture(scope="module")
 def server(prepared_models: Path) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(prepared_models))
-        config = RuntimeConfig(
-            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            api=ApiConfig(default_embedding_model=MODEL),
-        )
-        with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
-            try:
-                yield http.url
-            finally:
-                http.stop()
+    config = RuntimeConfig(
+        kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+        api=ApiConfig(default_embedding_model=MODEL),
+    )
+    with serving_runtime(prepared_models, config) as http:
+        yield http.url
 
 
 @pytest.fixture

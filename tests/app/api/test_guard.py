@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.api_server import serving_runtime
 
-from ainos.app.api import ApiConfig, HttpServer
-from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.app.api import ApiConfig
+from ainos.app.runtime import RuntimeConfig
 from ainos.kernel.control import ServicesConfig
 
 MODEL = "all-minilm-l6-v2"
@@ -21,22 +22,16 @@ BODY = json.dumps({"model": MODEL, "input": "hello"}).encode()
 
 @pytest.fixture(scope="module")
 def port(prepared_models: Path) -> Iterator[int]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(prepared_models))
-        config = RuntimeConfig(
-            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            api=ApiConfig(
-                default_embedding_model=MODEL,
-                allowed_hosts=("ainos.internal",),
-                allowed_origins=("https://app.example",),
-            ),
-        )
-        with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
-            try:
-                yield http.port
-            finally:
-                http.stop()
+    config = RuntimeConfig(
+        kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+        api=ApiConfig(
+            default_embedding_model=MODEL,
+            allowed_hosts=("ainos.internal",),
+            allowed_origins=("https://app.example",),
+        ),
+    )
+    with serving_runtime(prepared_models, config) as http:
+        yield http.port
 
 
 def _call(

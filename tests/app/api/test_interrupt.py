@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.api_server import serving_runtime
 
 from ainos.ai.ml import DEFAULT_CHAT_MODEL, EmbeddingLimits
-from ainos.app.api import ApiConfig, HttpServer
-from ainos.app.runtime import Runtime, RuntimeConfig
+from ainos.app.api import ApiConfig
+from ainos.app.runtime import RuntimeConfig
 from ainos.kernel.control import ServicesConfig
 
 EMBEDDING_MODEL = "all-minilm-l6-v2"
@@ -23,19 +24,13 @@ WAIT_S = 120  # a bound on waiting for the server, never a measurement
 
 
 def _embedding_server(prepared_models: Path, limits: EmbeddingLimits) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AINOS_HOME", str(prepared_models))
-        config = RuntimeConfig(
-            kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
-            api=ApiConfig(default_embedding_model=EMBEDDING_MODEL),
-            embedding_limits=limits,
-        )
-        with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
-            try:
-                yield http.url
-            finally:
-                http.stop()
+    config = RuntimeConfig(
+        kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
+        api=ApiConfig(default_embedding_model=EMBEDDING_MODEL),
+        embedding_limits=limits,
+    )
+    with serving_runtime(prepared_models, config) as http:
+        yield http.url
 
 
 @pytest.fixture(scope="module")

@@ -89,8 +89,11 @@ def test_searching_the_whole_machine_finishes_within_its_bounds() -> None:
     result = search_files(Path("/"), "ainos", WalkLimits(max_files=300, max_seconds=10))
     walk = result.walk
     assert walk.skipped[SYSTEM] == 3  # /proc, /sys and /dev, each passed over once
-    assert walk.bounds_hit & {"files (300)", "time (10 s)"}
     assert walk.files <= 300
+    # What / holds outside hidden and tool directories depends on the machine (a container's
+    # may hold under 300 files): the walk either saw all of it or stopped at a bound.
+    assert walk.bounds_hit <= {"files (300)", "time (10 s)"}
+    assert walk.files == 300 or walk.bounds_hit <= {"time (10 s)"}
 
 
 def test_analysing_the_whole_machine_finishes_within_its_bounds() -> None:

@@ -818,6 +818,50 @@ def test_a_small_model_explains_what_the_playbook_measured(repo: Path) -> None:
     assert events[-1]["usage"]["input_tokens"] == 300
 
 
+SUMMARY_SCHEMA = {
+    "type": "object",
+    "properties": {"summary": {"type": "string"}},
+    "required": ["summary"],
+    "additionalProperties": False,
+}
+
+
+def test_a_small_models_json_answer_stopped_in_a_loop_is_closed_and_said_so(repo: Path) -> None:
+    looping = '{"summary": "A greeting library, a greeting library, a greeting'
+    reply = ModelReply(text=looping, finish_reason="repetition")
+    model = FakeScriptedModel([reply], traits=SMALL)
+    run = start_session(model, config(), repo, approver=RecordingApprover())
+
+    events = validate_events(run.run_turn("Analyze this codebase", output_schema=SUMMARY_SCHEMA))
+
+    (request,) = model.requests
+    assert request.output_schema == SUMMARY_SCHEMA
+    (note,) = completed(events, "error")
+    assert note["message"] == (
+        "the model's JSON answer was cut short by the repetition guard (a loop); "
+        "it was closed where it stopped"
+    )
+    answer = json.loads(final_answer(events))
+    assert answer == {"summary": "A greeting library, a greeting library, a greeting"}
+    assert events[-1]["type"] == "turn.completed"
+
+
+def test_a_json_answer_missing_what_the_schema_requires_fails_the_turn(repo: Path) -> None:
+    model = FakeScriptedModel([ModelReply(text='{"sum', finish_reason="length")])
+    run = start_session(model, config(), repo, approver=RecordingApprover())
+
+    events = validate_events(run.run_turn(PROMPT, output_schema=SUMMARY_SCHEMA))
+
+    assert not completed(events, "agent_message")
+    assert events[-1] == {
+        "type": "turn.failed",
+        "error": {
+            "message": "the model's answer does not match the output schema "
+            "(stopped by the token limit): 'summary' is a required property"
+        },
+    }
+
+
 def test_a_small_model_may_choose_tools_for_a_plain_request(repo: Path, call: Calls) -> None:
     events, model = run_script(
         repo,

@@ -29,6 +29,7 @@ from ainos.app.agent._playbook import (
     readme_intro,
 )
 from ainos.app.agent._prose import tidy_explanation
+from ainos.app.agent._schema_answer import schema_answer
 from ainos.app.agent._store import INTERRUPTED_TOOL_RESULT
 from ainos.app.agent.tools import ToolBox, ToolContext, ToolOutcome, cap_text
 from ainos.errors import AinosError, ContextLengthExceeded
@@ -212,7 +213,10 @@ class Session:
         facts = _facts(playbook, turn, self.context.cwd)
         if traits.small and playbook:
             # A small model explains what the playbook found rather than choosing tools.
-            return self._explain(prompt, playbook, facts, turn, output_schema)
+            if output_schema is None:
+                return self._explain(prompt, playbook, facts, turn)
+            reply = self._fill_schema(prompt, playbook, facts, turn, output_schema)
+            return (yield from self._schema_document(reply, output_schema, turn))
         if output_schema is not None:
             facts = ""  # the answer is a JSON document: nothing may be appended to it
         tool_steps = self.budgets.small_tool_steps if traits.small else self.budgets.max_steps
@@ -236,20 +240,40 @@ class Session:
                 if not fresh:  # only repeats: the model is going round in circles
                     tool_steps = 0
                 continue
+            if output_schema is not None:
+                return (yield from self._schema_document(reply, output_schema, turn))
             return _compose(reply.text.strip(), facts, reply.finish_reason)
 
-    def _explain(
+    def _explain(self, prompt: str, playbook: Playbook, facts: str, turn: _Turn) -> str:
+        """One short explanation of a digest of the playbook's results, kept honest."""
+        reply = self._complete(self._digest_request(prompt, playbook, facts, turn, None), turn)
+        grounding = "\n".join([prompt, facts, *turn.outputs.values()])
+        return _compose(tidy_explanation(reply.text, grounding), facts)
+
+    def _fill_schema(
+        self,
+        prompt: str,
+        playbook: Playbook,
+        facts: str,
+        turn: _Turn,
+        output_schema: Mapping[str, Any],
+    ) -> ModelReply:
+        """The JSON document matching ``output_schema`` filled from a digest of the
+        playbook's results (constrained)."""
+        return self._complete(
+            self._digest_request(prompt, playbook, facts, turn, output_schema), turn
+        )
+
+    def _digest_request(
         self,
         prompt: str,
         playbook: Playbook,
         facts: str,
         turn: _Turn,
         output_schema: Mapping[str, Any] | None,
-    ) -> str:
-        """One short explanation of a digest of the playbook's results, kept honest; or,
-        with ``output_schema``, the JSON document filled from that digest (constrained)."""
+    ) -> ModelRequest:
         context = digest(playbook, turn.outputs, facts)
-        request = ModelRequest(
+        return ModelRequest(
             messages=[
                 {"role": "system", "content": _EXPLAINER},
                 {"role": "user", "content": f"{prompt}\n\n{context}\n\n{playbook.explain}"},
@@ -260,11 +284,22 @@ class Session:
             if output_schema
             else self.budgets.explain_tokens,
         )
-        reply = self._complete(request, turn)
-        if output_schema is not None:
-            return reply.text.strip()
-        grounding = "\n".join([prompt, facts, *turn.outputs.values()])
-        return _compose(tidy_explanation(reply.text, grounding), facts)
+
+    def _schema_document(
+        self, reply: ModelReply, output_schema: Mapping[str, Any], turn: _Turn
+    ) -> Generator[AgentEvent, None, str]:
+        """The turn's answer as a document matching ``output_schema``; a reply cut short is
+        closed where it stopped, and said so (:func:`schema_answer`)."""
+        answer = schema_answer(reply.text, reply.finish_reason, output_schema)
+        if answer.closed_because is not None:
+            message = (
+                f"the model's JSON answer was cut short by {answer.closed_because}; "
+                "it was closed where it stopped"
+            )
+            yield self._event(
+                ItemCompleted(item=ErrorItem(id=self._item_id(), message=message)), turn
+            )
+        return answer.text
 
     def _reply_tokens(self, allow_tools: bool) -> int:
         if not self.model.traits.small:

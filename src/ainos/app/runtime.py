@@ -28,11 +28,12 @@ from ainos.ai.ml import (
 )
 from ainos.ai.ml.llm import LlmLimits, LlmService, LlmSummarizer
 from ainos.app.api import ApiConfig, create_app
+from ainos.app.monitor import Monitor
 from ainos.kernel.control import KernelServices, ServicesConfig, system_families
 from ainos.kernel.control._session import Session
 from ainos.kernel.scheduler import BatchingConfig
 from ainos.kernel.telemetry import render
-from ainos.protocol.control import Empty, PeerCredentials
+from ainos.protocol.control import Empty, PeerCredentials, SystemStats
 
 __all__ = ["Runtime", "RuntimeConfig"]
 
@@ -89,6 +90,7 @@ class Runtime:
         register_ml_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         register_pinned_operations(self.kernel.operations, self.embeddings, DEFAULT_EMBEDDING_MODEL)
         self._session: Session | None = None
+        self._monitor: Monitor | None = None
 
     def start(self) -> Runtime:
         self.kernel.start()
@@ -97,6 +99,8 @@ class Runtime:
     def close(self) -> None:
         self.kernel.close()  # cancels what still runs, so the engines are idle when closed
         self.llm.close()
+        if self._monitor is not None:
+            self._monitor.close()
         set_default_summarizer(ExtractiveSummarizer())
 
     def __enter__(self) -> Runtime:
@@ -112,8 +116,12 @@ class Runtime:
             )
         return self._session
 
+    def stats(self) -> SystemStats:
+        """Everything the control plane's ``get_stats`` answers: devices, pool, scheduler."""
+        return self.kernel.get_stats(Empty(), self._own_session())
+
     def metrics_text(self) -> str:
-        stats = self.kernel.get_stats(Empty(), self._own_session())
+        stats = self.stats()
         return render(
             [
                 *system_families(stats),
@@ -154,6 +162,8 @@ class Runtime:
         }
 
     def http_app(self) -> Starlette:
+        if self._monitor is None:
+            self._monitor = Monitor(self, source="daemon")
         return create_app(
             self.embeddings,
             self.catalog,
@@ -161,4 +171,5 @@ class Runtime:
             metrics=self.metrics_text,
             queue=self.queue_state,
             llm=self.llm,
+            view=self._monitor.look,
         )

@@ -53,6 +53,7 @@ from ainos.app.api._llm_routes import ChatApi, llm_routes
 from ainos.errors import AinosError, InvalidArgument
 from ainos.kernel.telemetry import CONTENT_TYPE
 from ainos.protocol import ModelTask
+from ainos.protocol.monitor import MachineView
 
 __all__ = ["ApiConfig", "create_app"]
 
@@ -89,6 +90,7 @@ class _Api:
     queue: Callable[[], dict[str, Any]]
     llm: LlmService | None
     stopping: Stopping
+    view: Callable[[], MachineView] | None = None
 
     def is_loaded(self, alias: str) -> bool:
         return self.embeddings.is_loaded(alias) or (
@@ -243,6 +245,16 @@ async def describe_queue(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(api.queue))
 
 
+async def machine_view(request: Request) -> Response:
+    """The machine now, as ``ainos top`` and the dashboard show it."""
+    api = _state(request)
+    api.authorise(request)
+    if api.view is None:
+        raise ApiError(404, "this server has no view of the machine", "invalid_request_error")
+    view = await run_in_threadpool(api.view)
+    return JSONResponse(view.model_dump(mode="json"))
+
+
 async def loaded_models(request: Request) -> Response:
     api = _state(request)
     api.authorise(request)
@@ -329,16 +341,19 @@ def create_app(
     metrics: Callable[[], str],
     queue: Callable[[], dict[str, Any]],
     llm: LlmService | None = None,
+    view: Callable[[], MachineView] | None = None,
 ) -> Starlette:
     """The API app. ``metrics`` renders Prometheus text; ``queue`` describes the device;
-    ``llm`` adds chat completions and the Responses API."""
-    api = _Api(embeddings, catalog, config, metrics, queue, llm, Stopping())
+    ``llm`` adds chat completions and the Responses API; ``view`` looks at the machine
+    (``GET /ainos/view``)."""
+    api = _Api(embeddings, catalog, config, metrics, queue, llm, Stopping(), view)
     app = Starlette(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
             Route("/v1/embeddings", create_embeddings, methods=["POST"]),
             Route("/metrics", prometheus, methods=["GET"]),
             Route("/ainos/queue", describe_queue, methods=["GET"]),
+            Route("/ainos/view", machine_view, methods=["GET"]),
             Route("/ainos/models", loaded_models, methods=["GET"]),
             Route("/ainos/models/{alias}/load", load, methods=["POST"]),
             Route("/ainos/models/{alias}/unload", unload, methods=["POST"]),

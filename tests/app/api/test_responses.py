@@ -393,6 +393,42 @@ def test_leaving_the_stream_early_closes_the_engine_stream() -> None:
     assert asyncio.run(read_a_little())
 
 
+def test_a_silent_stream_repeats_in_progress_until_the_engine_speaks() -> None:
+    """A tool call held until whole leaves the stream silent: the client is told, with
+    ``response.in_progress`` (a valid event, numbered in order), that the response goes on."""
+    store = ResponseStore()
+    turn = turn_for({"input": "hi"}, store)
+    speak = asyncio.Event()
+
+    async def engine() -> AsyncIterator[dict[str, Any]]:
+        yield chunk({"role": "assistant", "content": ""})
+        await speak.wait()  # the engine is busy: nothing to send
+        for piece in text_chunks("Hi")[1:]:
+            yield piece
+
+    async def consume() -> list[dict[str, Any]]:
+        events = []
+        async for event in stream_events(turn, engine(), store, keepalive_s=0.01):
+            events.append(event)
+            if sum(e["type"] == "response.in_progress" for e in events) == 3:
+                speak.set()  # two repeats seen: let the engine go on
+        return events
+
+    events = asyncio.run(consume())
+    kinds = [e["type"] for e in events]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.in_progress",
+        "response.in_progress",
+    ]
+    assert kinds[-1] == "response.completed"
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    for event in events:
+        _EVENT.validate_python(event)
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "Hi"
+
+
 def test_store_false_keeps_nothing() -> None:
     store = ResponseStore()
     turn = turn_for({"input": "hi", "store": False}, store)

@@ -70,6 +70,8 @@ class ApiConfig:
     allowed_hosts: tuple[str, ...] = ()
     # Browser origins (scheme://host[:port]) that may call it beside pages on loopback.
     allowed_origins: tuple[str, ...] = ()
+    # Seconds a generation's stream may stay silent before it tells the client it goes on.
+    stream_keepalive_s: float | None = 15.0
 
 
 def _texts(body: dict[str, Any]) -> object:
@@ -374,6 +376,11 @@ def create_app(
     app.state.stopping = api.stopping
     if llm is not None:
         app.state.chat = ChatApi(
-            llm, catalog, api.authorise, config.default_chat_model, api.stopping
+            llm,
+            catalog,
+            api.authorise,
+            config.default_chat_model,
+            api.stopping,
+            keepalive_s=config.stream_keepalive_s,
         )
     return app

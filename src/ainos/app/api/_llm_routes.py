@@ -36,6 +36,7 @@ from ainos.app.api._common import (
     priority,
 )
 from ainos.app.api._interrupt import Stopping, unless_interrupted
+from ainos.app.api._keepalive import with_ticks
 from ainos.app.api._responses import (
     ResponseStore,
     collect_response,
@@ -50,6 +51,7 @@ __all__ = ["ChatApi", "llm_routes"]
 Authorise = Callable[[Request], None]
 _SSE = "text/event-stream"
 _DONE = "data: [DONE]\n\n"
+_KEEPALIVE = ": keep-alive\n\n"  # an SSE comment: read by the connection, ignored by clients
 # No token of a model's vocabulary is longer than this many characters, so a prompt of more
 # than context times this cannot fit: it is refused before the tokeniser spends seconds on it.
 _MAX_CHARS_PER_TOKEN = 128
@@ -84,6 +86,8 @@ class ChatApi:
     default_model: str | None
     stopping: Stopping
     responses: ResponseStore = field(default_factory=ResponseStore)
+    # Seconds of silence after which a stream tells its client it goes on (None: never).
+    keepalive_s: float | None = None
 
 
 def _chat(request: Request) -> ChatApi:
@@ -162,8 +166,8 @@ async def chat_completions(request: Request) -> Response:
         for chunk in first:
             yield _sse(chunk)
         try:
-            async for chunk in rest:
-                yield _sse(chunk)
+            async for later in with_ticks(rest, chat.keepalive_s):
+                yield _KEEPALIVE if later is None else _sse(later)
         except AinosError as exc:
             yield _sse(_error_event(exc))
             return
@@ -188,7 +192,7 @@ async def create_response(request: Request) -> Response:
             request, collect_response(turn, chunks, chat.responses), chat.stopping
         )
         return JSONResponse(reply, headers=headers)
-    events = stream_events(turn, chunks, chat.responses)
+    events = stream_events(turn, chunks, chat.responses, chat.keepalive_s)
 
     async def sse() -> AsyncIterator[str]:
         try:

@@ -24,6 +24,7 @@ from typing import Any
 
 from ainos._json import json_kind
 from ainos.ai.ml.llm import RequestError
+from ainos.app.api._keepalive import with_ticks
 from ainos.errors import AinosError, ContextLengthExceeded, InvalidArgument, NotFound
 
 __all__ = [
@@ -708,6 +709,13 @@ class _ResponseBuilder:
             for kind in ("response.created", "response.in_progress")
         ]
 
+    def still_in_progress(self) -> Json:
+        """``response.in_progress`` again: the response goes on, nothing new to show yet."""
+        output = list(self._output)
+        return self._event(
+            "response.in_progress", response=_response_object(self._turn, "in_progress", output)
+        )
+
     def feed(self, chunk: Mapping[str, Any]) -> list[Json]:
         events: list[Json] = []
         usage = chunk.get("usage")
@@ -906,9 +914,15 @@ async def _close_chunks(chunks: AsyncIterator[Mapping[str, Any]]) -> None:
 
 
 async def stream_events(
-    turn: ResponsesTurn, chunks: AsyncIterator[Mapping[str, Any]], store: ResponseStore
+    turn: ResponsesTurn,
+    chunks: AsyncIterator[Mapping[str, Any]],
+    store: ResponseStore,
+    keepalive_s: float | None = None,
 ) -> AsyncGenerator[Json, None]:
     """The Responses streaming events for one turn, ``sequence_number`` 0, 1, 2 …
+
+    After each ``keepalive_s`` seconds without an event (a tool call is held until whole),
+    ``response.in_progress`` is sent again, so clients that time out a silent stream wait.
 
     An :class:`AinosError` from ``chunks`` ends the stream with ``response.failed`` (its
     ``error.code`` is ``context_length_exceeded`` or ``server_error``); it is not re-raised.
@@ -920,7 +934,10 @@ async def stream_events(
         for event in builder.start():
             yield event
         try:
-            async for chunk in chunks:
+            async for chunk in with_ticks(chunks, keepalive_s):
+                if chunk is None:  # silence: tell the client the response is still coming
+                    yield builder.still_in_progress()
+                    continue
                 for event in builder.feed(chunk):
                     yield event
             closing = builder.finish()

@@ -162,6 +162,18 @@ def _request(
         connection.close()
 
 
+def _status(url: str, path: str, headers: dict[str, str], body: bytes) -> int:
+    """The status of a POST whose answer may be a JSON document or an event stream."""
+    connection = http.client.HTTPConnection(*_address(url), timeout=120)
+    try:
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
 def test_the_mcp_sdk_client_passes_the_door(served: tuple[Daemon, str]) -> None:
     """/mcp sits behind the API's door too: the SDK's client (Host: 127.0.0.1:port, no
     Origin, JSON bodies) gets through it."""
@@ -197,6 +209,21 @@ def test_allowed_hosts_and_origins_come_from_the_command_line(
         assert document["error"]["code"] == "forbidden"
         hostile = {"Host": "127.0.0.1", "Origin": "https://attacker.example"}
         assert _request(url, "GET", "/v1/models", hostile)[0] == 403
+        # /mcp lets in the same origins as the rest of the API.
+        hello = {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "page", "version": "1"},
+        }
+        ping = json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
+        ).encode()
+        mcp = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
+        assert _status(url, "/mcp", page | mcp, ping) == 200
+        assert _request(url, "POST", "/mcp", hostile | mcp, ping)[0] == 403
     finally:
         returncode, stderr = daemon.stop()
     assert returncode == 0, stderr

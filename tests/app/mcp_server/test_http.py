@@ -86,6 +86,16 @@ def test_an_origin_must_be_this_machine(origin: str, allowed: bool) -> None:
         assert origin in refusal[1]
 
 
+def test_an_allowed_origin_comes_in_as_the_api_lets_it() -> None:
+    door = HttpDoor.for_bind("127.0.0.1", None, extra_origins=["https://Dash.Example/"])
+    host = "127.0.0.1:7412"
+    assert _refusal(door, host=host, origin="https://dash.example") is None
+    for other in ("http://dash.example", "https://dash.example:8443", "https://evil.example"):
+        refusal = _refusal(door, host=host, origin=other)
+        assert refusal is not None, other
+        assert refusal[0] == 403
+
+
 def test_the_token() -> None:
     door = HttpDoor.for_bind("127.0.0.1", "s3cret")
     host = "127.0.0.1:7412"

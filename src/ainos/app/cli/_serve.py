@@ -33,16 +33,23 @@ from ainos.kernel.scheduler import Discipline, PolicyConfig
 
 
 def _mount_mcp(
-    app: Any, runtime: Runtime, socket: Path, host: str, token: str | None, hosts: list[str]
+    app: Any,
+    runtime: Runtime,
+    socket: Path,
+    host: str,
+    token: str | None,
+    door: tuple[list[str], list[str]],
 ) -> None:
-    """MCP at /mcp beside the API, on the daemon's own runtime, behind the API's token."""
+    """MCP at /mcp beside the API, on the daemon's own runtime, behind the API's token;
+    ``door``: the host names and browser origins it also lets in, as the API does."""
     from ainos.app.mcp_server import McpServerOptions, build_server
     from ainos.app.mcp_server._backend import LocalBackend
     from ainos.app.mcp_server._http import HttpDoor, mount
 
     options = McpServerOptions(socket_path=socket)
     server = build_server(options, backend=lambda: LocalBackend(runtime))
-    mount(app, server, HttpDoor.for_bind(host, token, hosts))
+    hosts, origins = door
+    mount(app, server, HttpDoor.for_bind(host, token, hosts, origins))
 
 
 def _check_names(hosts: list[str], origins: list[str]) -> None:
@@ -166,13 +173,15 @@ def serve(
     path = socket_path or default_socket_path()
     http: list[HttpServer] = []
     overdue: list[Callable[[], None]] = []
+    watchers: list[Callable[[], None]] = []  # what ends the dashboard's streams at once
 
     def ready(server: ControlServer) -> None:
         if not no_http:
             app = runtime.http_app()
             if not no_mcp:
-                _mount_mcp(app, runtime, server.path, host, token, allow_host)
+                _mount_mcp(app, runtime, server.path, host, token, (allow_host, allow_origin))
             overdue.append(app.state.stopping.cancel_all)
+            watchers.append(app.state.stopping.begin)
             http.append(HttpServer(app, host, port).start())
             server.services.endpoints["http"] = http[0].url
             publish_endpoint(server.path, http[0].url)
@@ -185,6 +194,8 @@ def serve(
             f"{human_bytes(pool.total_bytes)} {locked}; {policy.value} scheduling. "
             "Ctrl-C to stop."
         )
+        if http:
+            stderr.print(f"ainos: dashboard on {http[0].url}/")
 
     def stopping(connections: int) -> None:
         if http:
@@ -192,7 +203,7 @@ def serve(
         for server in http:
             # Requests get the drain timeout too; what still runs then is cancelled, and
             # open streams end with an error event.
-            server.stop(grace=drain_timeout, on_overdue=overdue[0])
+            server.stop(grace=drain_timeout, on_overdue=overdue[0], on_stopping=watchers[0])
         stderr.print(f"ainos: stopping: draining jobs, closing {connections} connections")
 
     serve_forever(path, runtime.kernel, on_ready=ready, on_stopping=stopping)

@@ -45,16 +45,29 @@ def _name(authority: str) -> str:
     return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
 
 
+def _origin(origin: str) -> str:
+    """``scheme://host[:port]`` as browsers send it: lower case, no trailing slash."""
+    return origin.strip().rstrip("/").lower()
+
+
 @dataclass(frozen=True)
 class HttpDoor:
     """Who may come in: ``hosts`` the names the server answers to (any port), ``token``
-    the bearer token required (None: none)."""
+    the bearer token required (None: none), ``origins`` the browser origins
+    (``scheme://host[:port]``) allowed beside pages on those hosts."""
 
     hosts: frozenset[str]
     token: str | None = None
+    origins: frozenset[str] = frozenset()
 
     @classmethod
-    def for_bind(cls, host: str, token: str | None, extra_hosts: Sequence[str] = ()) -> HttpDoor:
+    def for_bind(
+        cls,
+        host: str,
+        token: str | None,
+        extra_hosts: Sequence[str] = (),
+        extra_origins: Sequence[str] = (),
+    ) -> HttpDoor:
         if not _is_loopback(host) and not token:
             raise InvalidArgument(
                 f"--host {host} is reachable from other machines: set --token (or {TOKEN_ENV})"
@@ -62,14 +75,15 @@ class HttpDoor:
         names = set(_LOOPBACK_NAMES) | {h.lower() for h in extra_hosts}
         if host not in ("0.0.0.0", "::"):
             names.add(f"[{host}]" if ":" in host else host)
-        return cls(frozenset(n.lower() for n in names), token)
+        origins = frozenset(_origin(o) for o in extra_origins)
+        return cls(frozenset(n.lower() for n in names), token, origins)
 
     def refusal(self, headers: Headers) -> tuple[int, str] | None:
         host = headers.get("host", "")
         if _name(host.lower()) not in self.hosts:
             return 403, f"Host {host!r} is not this server"
         origin = headers.get("origin")
-        if origin is not None:
+        if origin is not None and _origin(origin) not in self.origins:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in {
                 h.strip("[]") for h in self.hosts

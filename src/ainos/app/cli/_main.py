@@ -32,6 +32,11 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "Current statistics in Prometheus text exposition format (with the scheduler's and the "
         "pinned pool's when a daemon runs).",
     ),
+    "top": (
+        "_top",
+        "A live view of the machine: devices, AI processes, scheduler, pool, models, agents "
+        "(from the daemon when one runs, in-process otherwise).",
+    ),
     "devices": (
         "_devices",
         "Compute devices (CPU, NVIDIA GPUs via NVML) and ONNX Runtime execution providers.",

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from tests.app.tui.helpers import FedSource, column, load_embedding_model, text, wait_for
-from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Sparkline
 
 from ainos.ai.actions import ActionInvocationResult, ActionRuntime
@@ -222,9 +222,10 @@ async def test_a_failing_look_keeps_the_last_view_and_retries(monitor: Monitor) 
         assert shown is not None
         failed_looks = source.looks
         await wait_for(pilot, lambda: source.looks > failed_looks + 1, "retries")
-        assert text(app, "#status").startswith(
-            "look failed: cannot reach the daemon's API at http://127.0.0.1:9: refused — "
-            "showing the view of "
+        assert text(app, "#status") == (
+            "look failed, retrying (showing the view of "
+            f"{time.strftime('%H:%M:%S', time.localtime(shown.at))}): "
+            "cannot reach the daemon's API at http://127.0.0.1:9: refused"
         )
         assert app.view is shown
         assert _pids(app)
@@ -239,27 +240,40 @@ async def test_the_layout_follows_the_terminal_size(monitor: Monitor) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: bool(_pids(app)), "a view with processes")
         models, agents, actions = (_table(app, name) for name in ("models", "agents", "actions"))
-        devices, side = app.query_one("#devices"), app.query_one("#side")
+        devices, side, lower = (
+            app.query_one("#devices"),
+            app.query_one("#side"),
+            app.query_one("#lower"),
+        )
+        processes = _table(app, "processes")
         assert models.region.y == agents.region.y == actions.region.y
         assert devices.region.y == side.region.y
         assert actions.display
 
-        await pilot.resize_terminal(80, 40)
-        await wait_for(pilot, lambda: app.screen.has_class("-narrow"), "the narrow layout")
-        await pilot.pause()
-        assert agents.region.y > models.region.y
-        assert side.region.y > devices.region.y
-        assert not actions.display
-        for panel in (devices, side, models, agents, _table(app, "processes")):
-            assert 0 < panel.region.width <= 80
-        looks = app.view
-        await wait_for(pilot, lambda: app.view is not looks, "a look after the resize")
-        assert _pids(app)
+        async def resize(width: int, height: int, *classes: str) -> None:
+            await pilot.resize_terminal(width, height)
+            await wait_for(
+                pilot, lambda: all(app.screen.has_class(c) for c in classes), f"{classes}"
+            )
+            await pilot.pause()
+            for panel in (devices, side, processes):
+                assert panel.region.width <= width
+                assert panel.region.bottom <= height - 1  # above the footer: nothing cut off
+            assert processes.region.height >= 6
 
-        await pilot.resize_terminal(120, 30)
-        await wait_for(pilot, lambda: app.screen.has_class("-wide"), "the wide layout")
-        await pilot.pause()
-        assert app.screen.has_class("-short")
+        await resize(80, 40, "-narrow", "-tall")
+        assert side.region.y > devices.region.y
         assert models.region.y == agents.region.y
         assert not actions.display
-        assert isinstance(app.query_one("#lower"), Horizontal)
+        shown = app.view
+        await wait_for(pilot, lambda: app.view is not shown, "a look after the resize")
+        assert _pids(app)
+
+        await resize(80, 24, "-narrow", "-short")
+        assert not lower.display
+
+        await resize(120, 30, "-wide", "-short")
+        assert lower.display
+        assert devices.region.y == side.region.y
+        assert models.region.y == agents.region.y
+        assert not actions.display

@@ -94,9 +94,9 @@ async def test_the_daemon_source_shows_the_daemons_view_and_its_going(daemon: _D
             assert daemon.process.wait(timeout=60) == 0
             status = app.query_one("#status")
             await wait_for(pilot, lambda: status.has_class("failing"), "the failed look")
-            assert text(app, "#status").startswith(
-                f"look failed: cannot reach the daemon's API at {daemon.url}"
-            )
+            failure = text(app, "#status")
+            assert failure.startswith("look failed, retrying (showing the view of ")
+            assert f"): cannot reach the daemon's API at {daemon.url}" in failure
             assert "\n" not in text(app, "#status")
             assert "/ 8.0 MiB" in text(app, "#pool .summary")  # the last view stays
             assert app.is_running

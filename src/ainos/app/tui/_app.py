@@ -153,13 +153,11 @@ class TopApp(App[None]):
         status.set_class(self.failure is not None, "failing")
         if self.failure is not None:
             kept = (
-                "showing the view of "
-                + time.strftime("%H:%M:%S", time.localtime(self.view.at))
-                + "; "
+                f" (showing the view of {time.strftime('%H:%M:%S', time.localtime(self.view.at))})"
                 if self.view is not None
                 else ""
             )
-            status.update(f"look failed: {self.failure} — {kept}retrying")
+            status.update(f"look failed, retrying{kept}: {self.failure}")
         elif self.view is None:
             status.update(f"taking the first look ({self.source.where})…")
         else:

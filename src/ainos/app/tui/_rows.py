@@ -114,11 +114,10 @@ def class_rows(scheduler: SchedulerStats | None) -> list[tuple[str, ...]]:
 def pool_line(pool: MemoryPoolStats | None) -> str:
     if pool is None:
         return "no pinned pool"
-    locked = "locked" if pool.locked else "not locked"
     return (
         f"{binary_size(pool.used_bytes)} / {binary_size(pool.total_bytes)} · "
         f"{pool.block_count} blocks · {pool.owner_count} owners · "
-        f"fragmentation {pool.fragmentation_ratio:.2f} · {locked}"
+        f"fragmentation {pool.fragmentation_ratio:.2f}"
     )
 
 

@@ -13,6 +13,11 @@ TOP_CSS = """
     padding: 0 1;
 }
 
+#status, #header {
+    text-wrap: nowrap;
+    text-overflow: ellipsis;
+}
+
 #status {
     height: 1;
     padding: 0 1;
@@ -98,7 +103,7 @@ DataTable {
     dock: bottom;
 }
 
-/* Narrow: one panel above another; the upper part grows to fit its panels. */
+/* Narrow: the devices above the pool and the classes; the recent actions left out. */
 Screen.-narrow #upper {
     layout: vertical;
     height: auto;
@@ -115,21 +120,28 @@ Screen.-narrow #side {
     height: auto;
 }
 
-Screen.-narrow #classes {
-    height: 8;
+Screen.-narrow #pool .bar {
+    display: none;
 }
 
-Screen.-narrow #lower {
-    layout: vertical;
+Screen.-narrow #classes {
     height: auto;
 }
 
-Screen.-narrow #lower > TablePanel {
-    width: 100%;
-    height: 6;
+Screen.-narrow #classes DataTable {
+    height: auto;
 }
 
 Screen.-narrow #actions, Screen.-short #actions {
+    display: none;
+}
+
+/* Short: smaller tables below; narrow and short: the processes keep the room left. */
+Screen.-short #lower {
+    height: 7;
+}
+
+Screen.-narrow.-short #lower {
     display: none;
 }
 """

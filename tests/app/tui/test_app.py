@@ -194,6 +194,17 @@ async def test_the_filter_narrows_the_processes_and_esc_clears_it(
         assert not app.is_running
 
 
+async def test_ctrl_c_quits_even_from_the_filter(monitor: Monitor) -> None:
+    app = TopApp(FedSource(monitor.look), refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", "x")
+        assert app.query_one("#filter").has_focus
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.return_code == 0
+        assert not app.is_running
+
+
 async def test_plus_and_minus_change_the_pace_of_looks(monitor: Monitor) -> None:
     source = FedSource(monitor.look)
     app = TopApp(source, refresh_s=60)

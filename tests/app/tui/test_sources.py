@@ -78,7 +78,9 @@ def daemon(seeded_home: Path, tmp_path: Path) -> Iterator[_Daemon]:
 
 
 async def test_the_daemon_source_shows_the_daemons_view_and_its_going(daemon: _Daemon) -> None:
-    assert isinstance(open_source(daemon.socket_path, in_process=True), InProcessSource)
+    forced = open_source(daemon.socket_path, in_process=True)
+    assert isinstance(forced, InProcessSource)
+    assert forced.where == "in-process runtime (--in-process)"
     source = open_source(daemon.socket_path)
     assert isinstance(source, DaemonSource)
     try:

@@ -71,7 +71,7 @@ def test_ainos_top_in_a_terminal(seeded_home: Path, tmp_path: Path) -> None:
     try:
         _poll(showing_a_view, "ainos top to show a view", 120)
         header = screen.splitlines()[0]
-        assert header.strip().startswith("ainos top · in-process runtime (no daemon)")
+        assert header.strip().startswith("ainos top · in-process runtime (no daemon API found)")
         assert "devices" in screen
         assert "AI processes ·" in screen
         assert "pid" in screen

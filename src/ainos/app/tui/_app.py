@@ -51,6 +51,8 @@ class TopApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # Ctrl-C ends a live view as it ends top(1), even from the filter's input.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("c", "sort('cpu')", "CPU"),
         Binding("m", "sort('memory')", "Mem"),
         Binding("p", "sort('pid')", "PID"),

@@ -68,9 +68,8 @@ class InProcessSource:
     """Views of a runtime of this process, started by the first look (loading the model
     runtimes takes seconds: in the worker, not before the screen shows)."""
 
-    where = "in-process runtime (no daemon)"
-
-    def __init__(self) -> None:
+    def __init__(self, where: str = "in-process runtime") -> None:
+        self.where = where
         self._lock = threading.Lock()  # a look and close() never overlap
         self._runtime: Runtime | None = None
         self._monitor: Monitor | None = None
@@ -92,8 +91,14 @@ class InProcessSource:
         kernel = ServicesConfig(
             pool_bytes=4 * 1024 * 1024, lock_pool=False, sampler_rate_hz=_SAMPLER_HZ
         )
-        self._runtime = Runtime(RuntimeConfig(kernel=kernel)).start()
-        return Monitor(self._runtime)
+        runtime = Runtime(RuntimeConfig(kernel=kernel))
+        try:
+            runtime.start()
+        except BaseException:
+            runtime.close()  # the next look starts one anew
+            raise
+        self._runtime = runtime
+        return Monitor(runtime)
 
     def close(self) -> None:
         with self._lock:
@@ -108,10 +113,11 @@ def open_source(
     socket_path: Path | None, *, in_process: bool = False
 ) -> DaemonSource | InProcessSource:
     """The daemon's views when one runs (unless ``in_process``), this process's otherwise."""
-    if not in_process:
-        from ainos.app.api import daemon_api_url
+    if in_process:
+        return InProcessSource("in-process runtime (--in-process)")
+    from ainos.app.api import daemon_api_url
 
-        url = daemon_api_url(socket_path)
-        if url is not None:
-            return DaemonSource(url, socket_path)
-    return InProcessSource()
+    url = daemon_api_url(socket_path)
+    if url is not None:
+        return DaemonSource(url, socket_path)
+    return InProcessSource("in-process runtime (no daemon API found)")

@@ -122,7 +122,7 @@ class TopApp(App[None]):
     # -- looks -----------------------------------------------------------------------------
 
     def _look_soon(self) -> None:
-        if not self._looking:  # a slow look is never queued behind by another
+        if not self._looking:  # no look queues behind a slow one: a late view is skipped
             self._looking = True
             self.run_worker(self._look(), group="look", exit_on_error=False)
 

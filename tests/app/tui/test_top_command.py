@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -47,7 +46,7 @@ def _poll(condition: Callable[[], bool], what: str, timeout: float) -> None:
     shutil.which("tmux") is None, reason="tmux is not installed (scripts/system-packages)"
 )
 def test_ainos_top_in_a_terminal(seeded_home: Path, tmp_path: Path) -> None:
-    server = ["tmux", "-L", f"ainos-top-test-{os.getpid()}"]  # a tmux server of its own
+    server = ["tmux", "-S", str(tmp_path / "tmux.sock")]  # a tmux server of its own
     exit_file = tmp_path / "exit-code"
     command = (
         f"env AINOS_HOME={shlex.quote(str(seeded_home))} {shlex.quote(sys.executable)} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from rich import box
@@ -45,6 +46,7 @@ from ainos.app.bench.supervisor import (
     SupervisorBenchSettings,
     run_supervisor_bench,
 )
+from ainos.app.bench.table import chart_path, rich_table, run_table_bench, settings_from_options
 from ainos.app.bench.telemetry import (
     FAKE_NVML,
     TARGET_PERCENT_OF_CORE,
@@ -761,3 +763,49 @@ def _supervisor_table(result: SupervisorBenchResult) -> Table:
             f"{summary.other_cpu_fraction:.0%}",
         )
     return table
+
+
+@bench_app.command("table")
+def table(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    quick: bool = typer.Option(False, "--quick", help="2 and 4 clients, short windows."),
+    repeats: int | None = typer.Option(None, "--repeats", help="Rounds (default 3)."),
+    clients: str | None = typer.Option(
+        None, "--clients", help="Offered loads: client counts, e.g. 2,4,8 (quick: 2,4)."
+    ),
+    max_window: float | None = typer.Option(
+        None,
+        "--max-window",
+        help="Longest measurement window per load, in s (default 10; quick 1.6).",
+    ),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", help="Tokens per chat, greedy (default 12)."
+    ),
+    chart: Path | None = typer.Option(None, "--chart", help="The latency chart's PNG file."),
+    chart_dir: Path | None = typer.Option(
+        None, "--chart-dir", help="Directory for ainos-bench-table.png (default: here)."
+    ),
+) -> None:
+    """The plan's table, measured: latency, throughput, device use, CPU per request and RSS
+    of a mixed embeddings + chat workload, conventional vs kernel only vs AI platform only
+    vs all three layers; each in its own process, interleaved; and a chart of latency
+    against offered load."""
+    settings = settings_from_options(
+        quick=quick,
+        repeats=repeats,
+        clients=clients,
+        max_window_s=max_window,
+        max_tokens=max_tokens,
+    )
+    target = chart_path(chart, chart_dir)
+    with _Bar() as bar:
+        result = run_table_bench(settings=settings, progress=bar)
+    from ainos.app.bench._chart import write_latency_chart  # matplotlib: only here
+
+    write_latency_chart(result, target)
+    stderr.print(f"chart: {target}")
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    # Piped, rich would cut the table to 80 columns: give it the width it needs.
+    stdout.print(rich_table(result), width=None if stdout.is_terminal else 160)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from ainos.app.bench._chart import write_latency_chart
 from ainos.app.bench.table import (
     CELL_FIGURES,
     CONFIGS,
@@ -29,7 +30,7 @@ from ainos.app.bench.table import (
     settings_from_options,
     window_settled,
 )
-from ainos.errors import InvalidArgument
+from ainos.errors import AinosError, InvalidArgument
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -164,6 +165,16 @@ def test_the_summary_takes_medians_with_least_and_greatest_per_configuration_and
     assert cell.settled == 1
     assert cell.other_cpu_fraction == pytest.approx(0.012)
     assert result.cell("kernel", 1).spread("batch_p99_ms") is None  # no batch client
+
+
+def test_a_chart_that_cannot_be_written_is_one_error(tmp_path: Path) -> None:
+    runs = [_run(config, n, 0, 1.0) for config in CONFIGS for n in (1, 4)]
+    result = TableBenchResult(settings=TableSettings(), variant="v", runs=runs)
+    taken = tmp_path / "taken.png"
+    taken.mkdir()  # a directory where the file should go
+    with pytest.raises(AinosError, match="cannot write the chart"):
+        write_latency_chart(result, taken)
+    assert write_latency_chart(result, tmp_path / "ok.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
 # -- one tiny real run ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ainos.app.bench._table_case import CONFIGS
+from ainos.errors import AinosError
 
 if TYPE_CHECKING:
     from ainos.app.bench.table import TableBenchResult
@@ -61,5 +62,8 @@ def write_latency_chart(result: TableBenchResult, path: Path) -> Path:
     )
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8, ncols=2)
-    figure.savefig(path, dpi=_DPI, format="png")
+    try:
+        figure.savefig(path, dpi=_DPI, format="png")
+    except OSError as error:
+        raise AinosError(f"cannot write the chart to {str(path)!r}: {error.strerror}") from None
     return path

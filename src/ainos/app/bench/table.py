@@ -166,13 +166,16 @@ def chart_path(chart: Path | None, chart_dir: Path | None) -> Path:
     if chart is not None:
         if chart.suffix.lower() != ".png":
             raise InvalidArgument(f"--chart must name a .png file, got {str(chart)!r}")
-        if not chart.parent.is_dir():
-            raise InvalidArgument(f"--chart's directory {str(chart.parent)!r} does not exist")
-        return chart
-    directory = chart_dir if chart_dir is not None else Path.cwd()
+        directory, path = chart.parent, chart
+    else:
+        directory = chart_dir if chart_dir is not None else Path.cwd()
+        path = directory / DEFAULT_CHART_NAME
+    # Checked now, not after minutes of measuring.
     if not directory.is_dir():
-        raise InvalidArgument(f"--chart-dir {str(directory)!r} is not a directory")
-    return directory / DEFAULT_CHART_NAME
+        raise InvalidArgument(f"the chart's directory {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InvalidArgument(f"the chart's directory {str(directory)!r} is not writable")
+    return path
 
 
 def peak_rss_bytes(pid: int) -> int:

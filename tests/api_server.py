@@ -22,8 +22,9 @@ def serving_runtime(home: Path, config: RuntimeConfig) -> Iterator[HttpServer]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AINOS_HOME", str(home))
         with Runtime(config) as runtime:
-            http = HttpServer(runtime.http_app(), "127.0.0.1", 0).start()
+            app = runtime.http_app()
+            http = HttpServer(app, "127.0.0.1", 0).start()
             try:
                 yield http
             finally:
-                http.stop()
+                http.stop(on_stopping=app.state.stopping.begin)

@@ -172,4 +172,5 @@ class Runtime:
             queue=self.queue_state,
             llm=self.llm,
             view=self._monitor.look,
+            device_history=self._monitor.device_history,
         )

@@ -96,3 +96,16 @@ def test_the_daemon_api_serves_the_view(seeded_home: Path) -> None:
     assert view.source == "daemon"
     assert [a.action_id for a in view.actions] == ["Ainos.CountWords"]
     assert view.stats.devices.cpu.memory_total_bytes > 0
+
+
+def test_device_history_is_the_samplers_ring_oldest_first(seeded_home: Path) -> None:
+    with Runtime(CONFIG) as runtime:
+        sampler = runtime.kernel.sampler
+        sampler.wait_for_sample(after=2)
+        monitor = Monitor(runtime)
+        history = monitor.device_history()
+        monitor.close()
+    assert len(history) >= 3
+    times = [snapshot.timestamp for snapshot in history]
+    assert times == sorted(times)
+    assert all(snapshot.cpu.memory_total_bytes > 0 for snapshot in history)

@@ -47,12 +47,13 @@ from ainos.app.api._common import (
     json_body,
     priority,
 )
+from ainos.app.api._dashboard import Dashboard, dashboard_routes
 from ainos.app.api._guard import LOOPBACK_ORIGINS, RequestGuard, host_name
 from ainos.app.api._interrupt import ClientGone, Stopping, unless_interrupted
 from ainos.app.api._llm_routes import ChatApi, llm_routes
 from ainos.errors import AinosError, InvalidArgument
 from ainos.kernel.telemetry import CONTENT_TYPE
-from ainos.protocol import ModelTask
+from ainos.protocol import ModelTask, StatsSnapshot
 from ainos.protocol.monitor import MachineView
 
 __all__ = ["ApiConfig", "create_app"]
@@ -344,11 +345,14 @@ def create_app(
     queue: Callable[[], dict[str, Any]],
     llm: LlmService | None = None,
     view: Callable[[], MachineView] | None = None,
+    device_history: Callable[[], list[StatsSnapshot]] | None = None,
 ) -> Starlette:
     """The API app. ``metrics`` renders Prometheus text; ``queue`` describes the device;
     ``llm`` adds chat completions and the Responses API; ``view`` looks at the machine
-    (``GET /ainos/view``)."""
+    (``GET /ainos/view``), and with ``device_history`` (the telemetry ring buffer) it is the
+    live dashboard at ``/``."""
     api = _Api(embeddings, catalog, config, metrics, queue, llm, Stopping(), view)
+    live = view is not None and device_history is not None
     app = Starlette(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
@@ -360,6 +364,7 @@ def create_app(
             Route("/ainos/models/{alias}/load", load, methods=["POST"]),
             Route("/ainos/models/{alias}/unload", unload, methods=["POST"]),
             *(llm_routes() if llm is not None else []),
+            *(dashboard_routes(config.token is not None) if live else []),
         ],
         exception_handlers={
             ApiError: on_api_error,
@@ -374,6 +379,8 @@ def create_app(
     app.state.api = api
     # What the daemon cancels when its drain timeout is over (HttpServer.stop's on_overdue).
     app.state.stopping = api.stopping
+    if view is not None and device_history is not None:
+        app.state.dashboard = Dashboard(view, device_history, api.authorise, api.stopping)
     if llm is not None:
         app.state.chat = ChatApi(
             llm,

@@ -5,7 +5,8 @@ keep the model busy for a client that is gone, and keep the daemon from stopping
 long as the job takes. :func:`unless_interrupted` races the work against the client's
 ``http.disconnect``; :class:`Stopping` cancels what is still running when the daemon's
 drain timeout is over (a stream's generation included: its reader then ends the stream
-with an error event).
+with an error event); streams that only watch (the dashboard's) end as soon as the daemon
+begins to stop (:meth:`Stopping.begin`), so they never hold its shutdown.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from starlette.requests import Request
@@ -41,17 +42,34 @@ C = TypeVar("C", bound=Cancellable)
 
 class Stopping:
     """What the daemon cancels once its HTTP drain timeout is over: running work registered
-    with :meth:`track` (generations, request tasks). :meth:`cancel_all` may be called from
-    any thread; the cancelling happens on the server's event loop."""
+    with :meth:`track` (generations, request tasks). :meth:`begin` and :meth:`cancel_all`
+    may be called from any thread; what they wake or cancel runs on the server's loop."""
 
     def __init__(self) -> None:
         self._work: weakref.WeakSet[Cancellable] = weakref.WeakSet()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = threading.Event()
+        self._begun = threading.Event()
+        self._begun_on_loop = asyncio.Event()  # set on the loop only: asyncio's is not thread-safe
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the work runs on (the server's, at its start)."""
         self._loop = loop
+        if self._begun.is_set():
+            self._begun_on_loop.set()
+
+    def begin(self) -> None:
+        """The daemon stops taking requests: watchers waiting in :meth:`begun_within` wake
+        now, while work keeps its drain timeout."""
+        self._begun.set()
+        self._on_loop(self._begun_on_loop.set)
+
+    async def begun_within(self, seconds: float) -> bool:
+        """Whether the daemon began to stop, waiting up to ``seconds`` for it."""
+        if not self._begun.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._begun_on_loop.wait(), seconds)
+        return self._begun.is_set()
 
     def track(self, work: C) -> C:
         """Cancel ``work`` (anything with ``cancel()``) if it still runs when the daemon
@@ -63,11 +81,15 @@ class Stopping:
 
     def cancel_all(self) -> None:
         self._stopped.set()
+        self.begin()
+        self._on_loop(self._cancel_tracked)
+
+    def _on_loop(self, call: Callable[[], object]) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             # A loop closed in between: nothing runs on it any more.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._cancel_tracked)
+                loop.call_soon_threadsafe(call)
 
     def _cancel_tracked(self) -> None:
         work = list(self._work)

@@ -78,11 +78,20 @@ class HttpServer:
             time.sleep(0.01)
         return self
 
-    def stop(self, grace: float = 30.0, on_overdue: Callable[[], None] | None = None) -> None:
-        """Stop accepting, give requests in progress ``grace`` seconds, then call
-        ``on_overdue`` (which should end them: the app's ``Stopping.cancel_all``) and give
-        them a little more to answer; connections still open after that are dropped."""
+    def stop(
+        self,
+        grace: float = 30.0,
+        on_overdue: Callable[[], None] | None = None,
+        on_stopping: Callable[[], None] | None = None,
+    ) -> None:
+        """Stop accepting and call ``on_stopping`` (which should end the streams that only
+        watch: the app's ``Stopping.begin``), give requests in progress ``grace`` seconds,
+        then call ``on_overdue`` (which should end them: the app's ``Stopping.cancel_all``)
+        and give them a little more to answer; connections still open after that are
+        dropped."""
         self._server.should_exit = True
+        if on_stopping is not None:
+            on_stopping()
         if self._thread.is_alive():
             self._thread.join(timeout=grace)
         if self._thread.is_alive() and on_overdue is not None:

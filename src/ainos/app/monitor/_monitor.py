@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ainos.ai.actions import ActionHistory
 from ainos.app.agent import ConversationStore
+from ainos.protocol import StatsSnapshot
 from ainos.protocol.monitor import ActionRun, AgentRun, MachineView, ModelUse
 
 if TYPE_CHECKING:
@@ -45,6 +46,11 @@ class Monitor:
             actions=self._action_runs(),
             agents=self._agent_runs(),
         )
+
+    def device_history(self) -> list[StatsSnapshot]:
+        """The telemetry sampler's recent samples of every device, oldest first (its ring
+        buffer: a minute at the default rate), for charts that start filled."""
+        return self._runtime.kernel.sampler.history()
 
     def close(self) -> None:
         if self._conversations is not None:

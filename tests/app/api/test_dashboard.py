@@ -20,8 +20,10 @@ import pytest
 from tests.api_server import serving_runtime
 
 from ainos.app.api import ApiConfig, HttpServer
+from ainos.app.api._dashboard import fresh_points
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.kernel.control import ServicesConfig
+from ainos.kernel.telemetry import Sampler
 from ainos.protocol.monitor import MachineView
 
 TOKEN = "dashboard-test-" + "0123456789abcdef"  # assembled: no secret-looking literal
@@ -301,3 +303,16 @@ def test_the_pages_own_requests_pass_the_door(
     with _stream(token_server, {**own, "Authorization": f"Bearer {TOKEN}"}) as stream:
         assert stream.response.status == 200
         assert stream.next_named("hello").data["view"] is not None
+
+
+def test_fresh_points_are_the_samples_after_the_last_sent_and_survive_a_clock_set_back() -> None:
+    taken = Sampler().sample_now()
+    history = [taken.model_copy(update={"timestamp": t}) for t in (100.0, 101.0, 102.0)]
+    points, after = fresh_points(history, 100.5)
+    assert [p["t"] for p in points] == [101.0, 102.0]
+    assert after == 102.0
+    assert fresh_points(history, 102.0) == ([], 102.0)
+    # The wall clock went back: the newest sample is sent, and the next ones follow it.
+    points, after = fresh_points(history, 500.0)
+    assert ([p["t"] for p in points], after) == ([102.0], 102.0)
+    assert fresh_points([], 7.0) == ([], 7.0)

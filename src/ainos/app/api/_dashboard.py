@@ -34,7 +34,15 @@ from ainos.errors import AinosError
 from ainos.protocol import StatsSnapshot
 from ainos.protocol.monitor import MachineView
 
-__all__ = ["ASSETS_PATH", "EVENTS_PATH", "PAGE_HEADERS", "Dashboard", "dashboard_routes"]
+__all__ = [
+    "ASSETS_PATH",
+    "EVENTS_PATH",
+    "PAGE_HEADERS",
+    "Dashboard",
+    "chart_point",
+    "dashboard_routes",
+    "fresh_points",
+]
 
 EVENTS_PATH = "/ainos/view/events"
 ASSETS_PATH = "/dashboard"

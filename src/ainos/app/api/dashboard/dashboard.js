@@ -172,7 +172,8 @@
       {
         width: chartWidth(box),
         height: 170,
-        scales: { x: { time: true }, y: { range: [0, 100] } },
+        // Always the last minute, so a chart that just started does not zoom into seconds.
+        scales: { x: { time: true, range: (_, __, max) => [max - WINDOW_S, max] }, y: { range: [0, 100] } },
         series: [
           {},
           { label: "utilisation %", stroke: "#1f6feb", width: 1.5, fill: "rgba(31,111,235,.12)" },

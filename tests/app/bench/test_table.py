@@ -236,6 +236,7 @@ def test_realtime_figures_are_apart_from_the_batch_ones(tiny_run: dict[str, Any]
         assert run["realtime_requests"] <= run["requests"]
         assert run["embeddings"] + run["chats"] == run["requests"]
         assert run["parts"] >= 3
+        assert 0 <= run["stalled_requests"] <= run["clients"]
         if run["realtime_requests"] and run["realtime_requests"] < run["requests"]:
             assert run["realtime_p50_ms"] is not None
             assert run["batch_p50_ms"] is not None

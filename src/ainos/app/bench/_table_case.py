@@ -384,6 +384,7 @@ class _Load:
     """What the clients of one offered load share."""
 
     done: list[_Done] = field(default_factory=list)
+    in_flight: dict[int, float] = field(default_factory=dict)  # client -> when it sent
     errors: list[BaseException] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -403,6 +404,8 @@ def _client(load: _Load, port: Port, index: int, clients: int, settings: Mapping
         while not load.stop.is_set():
             chat = (number // clients + index) % chat_every == 0
             began = time.perf_counter()
+            with load.lock:
+                load.in_flight[index] = began
             if chat:
                 tokens = port.chat(_chat(number, max_tokens), priority)
             else:
@@ -411,6 +414,7 @@ def _client(load: _Load, port: Port, index: int, clients: int, settings: Mapping
             finished = time.perf_counter()
             with load.lock:
                 load.done.append(_Done(index, finished, finished - began, chat, realtime, tokens))
+                del load.in_flight[index]
             number += clients
     except BaseException as error:
         load.errors.append(error)
@@ -513,6 +517,10 @@ def _measure_load(
             if len(parts) >= max_parts or window_settled(parts, tolerance=tolerance):
                 break
         end = time.perf_counter()
+        # Requests still waiting that were sent before the window opened: slower than the
+        # whole window, and in none of its figures.
+        with load.lock:
+            stalled = sum(1 for sent in load.in_flight.values() if sent < start)
         cpu = process_cpu_seconds(backend.processes) - cpu_before
         busy = machine_busy_seconds() - busy_before
     finally:
@@ -521,7 +529,8 @@ def _measure_load(
             thread.join()
     if load.errors:
         raise AinosError(f"{clients} clients: {load.errors[0]}")
-    return _row(load.finished_between(start, end), clients, end - start, parts, cpu, busy, device)
+    row = _row(load.finished_between(start, end), clients, end - start, parts, cpu, busy, device)
+    return {**row, "stalled_requests": stalled}
 
 
 def _row(

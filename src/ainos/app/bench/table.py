@@ -222,6 +222,7 @@ class TableRun:
     device_busy_fraction: float
     other_cpu_fraction: float  # the rest of the machine's CPU use meanwhile (noise)
     peak_rss_bytes: int  # the case process (wait4), plus its daemon's peak
+    stalled_requests: int = 0  # sent before the window and still unanswered at its end
 
     @property
     def requests_per_second(self) -> float:
@@ -276,6 +277,7 @@ class TableCell:
             "realtime_clients": self.realtime_clients,
             "repeats": len(self.runs),
             "windows_settled": self.settled,
+            "stalled_requests_max": max(run.stalled_requests for run in self.runs),
             **{figure: shown(figure) for figure in CELL_FIGURES},
             "device": self.runs[0].device,
             "other_cpu_fraction_max": self.other_cpu_fraction,

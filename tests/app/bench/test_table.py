@@ -106,6 +106,34 @@ def test_the_chart_goes_where_asked_or_into_the_current_directory(
             chart_path(chart, directory)
 
 
+def test_bad_options_and_a_case_that_cannot_run_are_one_error_line(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "ainos", "bench", "table", "--clients", "two"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [
+        "ainos: error: --clients must be counts like 2,4,8, got 'two'"
+    ]
+    assert not (tmp_path / DEFAULT_CHART_NAME).exists()
+    case = [sys.executable, "-m", "ainos.app.bench._table_case", "kernel", "--variant", "v"]
+    failed = subprocess.run(
+        [*case, "--settings", TableSettings.quick().case_json()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == [
+        "the kernel configuration needs --socket and --daemon-pid"
+    ]
+
+
 # -- the summary on fixed rows --------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import psutil
@@ -73,6 +73,9 @@ from ainos.app.bench._cpu import machine_busy_seconds, process_cpu_seconds
 from ainos.app.bench._process import report_progress
 from ainos.errors import AinosError
 from ainos.protocol.scheduler import ClientIdentity, Priority
+
+if TYPE_CHECKING:  # imported by the platform configuration alone
+    from ainos.app.runtime import Runtime
 
 __all__ = [
     "CONFIGS",
@@ -244,7 +247,7 @@ class _PinnedPort:
 class _ServicePort:
     """``platform``: the in-process runtime's services, as this client."""
 
-    def __init__(self, runtime: Any, index: int) -> None:
+    def __init__(self, runtime: Runtime, index: int) -> None:
         self._runtime = runtime
         self._client = ClientIdentity(name=f"bench-{index}")
 
@@ -618,14 +621,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--socket", type=Path, help="the daemon's control socket")
     parser.add_argument("--daemon-pid", type=int, help="the daemon's process")
     args = parser.parse_args(argv)
-    document = run_case(
-        args.config,
-        args.variant,
-        json.loads(args.settings),
-        socket_path=args.socket,
-        daemon_pid=args.daemon_pid,
-        progress=sys.stderr,
-    )
+    try:
+        document = run_case(
+            args.config,
+            args.variant,
+            json.loads(args.settings),
+            socket_path=args.socket,
+            daemon_pid=args.daemon_pid,
+            progress=sys.stderr,
+        )
+    except AinosError as error:  # one line, which the parent passes on
+        sys.stderr.write(f"{error}\n")
+        raise SystemExit(1) from None
     sys.stdout.write(json.dumps(document) + "\n")
     sys.stdout.flush()
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from tests.app.mcp_server.fake_provider import FakeChatProvider, Reply, write_agent_config
 
-from ainos.app.bench._supervisor_case import _read_events
+from ainos.app.bench._supervisor_case import _read_events, run_error
 from ainos.app.bench.agent import fixture_files
 from ainos.app.bench.supervisor import (
     CASES,
@@ -284,6 +284,21 @@ def test_an_exec_processes_events_are_read(tmp_path: Path) -> None:
     assert _read_events(tmp_path / "missing.jsonl")["completed"] is False
 
 
+def test_why_a_run_failed(tmp_path: Path) -> None:
+    jsonl, stderr = tmp_path / "events.jsonl", tmp_path / "stderr"
+    started = json.dumps({"type": "turn.started"})
+    jsonl.write_text(json.dumps({"type": "thread.started"}) + "\n" + started + "\n")
+    stderr.write_text("warming up\nainos: error: no model\n")
+    events = _read_events(jsonl)
+    assert run_error(0, events, jsonl, stderr) == f"no turn.completed event; the last: {started}"
+    assert run_error(1, events, jsonl, stderr) == "ainos: error: no model"
+    assert run_error(2, events, jsonl, tmp_path / "none") == "exit code 2"
+    failed = {**events, "error": "the model is gone"}
+    assert run_error(0, failed, jsonl, stderr) == "the model is gone"
+    done = {**events, "completed": True}
+    assert run_error(0, done, jsonl, stderr) is None
+
+
 def test_the_table_shows_every_case() -> None:
     from rich.console import Console
 
@@ -351,7 +366,7 @@ def test_one_case_in_its_own_process(
 
     assert (run.case, run.repeat) == (case, 1)
     assert [a.agent for a in run.agents] == list(QUICK_AGENTS)
-    assert run.completed == len(QUICK_AGENTS), run.agents
+    assert run.completed == len(QUICK_AGENTS), [(a.agent, a.status, a.error) for a in run.agents]
     assert _positive(run.wall_s)
     assert 0 < run.work_s < run.wall_s  # the process's start and end around the work
     assert _positive(run.cpu_s)

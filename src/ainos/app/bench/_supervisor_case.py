@@ -198,6 +198,20 @@ def _read_events(path: Path) -> dict[str, Any]:
     return found
 
 
+def run_error(code: int, events: Mapping[str, Any], jsonl: Path, stderr: Path) -> str | None:
+    """Why one ``ainos exec`` run failed (None when it did not): its own error event, else
+    the last line it wrote to stderr, else — exit 0 without ``turn.completed`` — the last
+    event it printed."""
+    error: str | None = events["error"]
+    if error is not None:
+        return error
+    if code != 0:
+        return _tail(stderr) or f"exit code {code}"
+    if not events["completed"]:
+        return f"no turn.completed event; the last: {_tail(jsonl) or '(no events)'}"
+    return None
+
+
 def _tail(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip()
@@ -249,9 +263,7 @@ def exec_case(
         for pid, (agent, started, _) in running.items():
             finished, code, cpu, rss = ended[pid]
             events = _read_events(logs / f"{agent}.jsonl")
-            error = events["error"]
-            if code != 0 and error is None:
-                error = _tail(logs / f"{agent}.stderr") or f"exit code {code}"
+            error = run_error(code, events, logs / f"{agent}.jsonl", logs / f"{agent}.stderr")
             rows.append(
                 {
                     "agent": agent,

@@ -129,6 +129,8 @@ def test_analyze_codebase(runtime: ActionRuntime, tmp_path: Path) -> None:
     )
     (project / "pkg" / "small.py").write_text("VALUE = 'TODO in a string is not a marker'\n")
     (project / "app.js").write_text("// FIXME: handle errors\nif (a && b) { run(); }\n")
+    # Vendored and minified: one line of many branches, which no one wrote this way.
+    (project / "vendor.min.js").write_text("if(a){b()}else if(c){d()}" * 200 + "\n")
     (project / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
     (project / "pyproject.toml").write_text(
         '[project]\nname = "demo"\ndependencies = ["requests>=2", "numpy"]\n'
@@ -151,6 +153,8 @@ def test_analyze_codebase(runtime: ActionRuntime, tmp_path: Path) -> None:
     assert "pyproject.toml (Python (pyproject)): 3 dependencies: requests, numpy, pytest" in report
     assert "package.json (JavaScript (npm)): 1 dependencies: left-pad" in report
     assert "node_modules" not in report
+    assert "vendor.min.js" not in report
+    assert "1 minified file" in report
     summary = dict(_rows(context, "Summary")[1:])
     assert summary["Source files"] == "5"  # Python 2, JavaScript 1, TOML 1, JSON 1
     assert summary["Largest file"] == "pkg/core.py (9 lines)"

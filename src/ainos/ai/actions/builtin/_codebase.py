@@ -251,6 +251,9 @@ def analyze_codebase(root: Path, limits: WalkLimits | None = None) -> CodebaseRe
         language = _language(path)
         if language is None:
             continue
+        if ".min." in path.name:  # minified, most often vendored: no one wrote it this way
+            report.walk.skip("minified file")
+            continue
         stats = report.languages.setdefault(language, LanguageStats())
         lines = text.splitlines()
         stats.files += 1

@@ -55,3 +55,33 @@ def test_token_trips_once_and_calls_back_once() -> None:
     assert calls == ["kept", "late"]
     with pytest.raises(RunAborted, match="preempted"):
         token.raise_if_cancelled()
+
+
+def test_job_ids_are_distinct_hex_across_blocks_threads_and_a_fork() -> None:
+    import os
+    import threading
+
+    from ainos.kernel.scheduler import new_job_id
+
+    seen: list[str] = []
+
+    def take() -> None:
+        seen.extend(new_job_id() for _ in range(600))  # past a block of 256 more than once
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(seen)) == len(seen) == 2400
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in seen)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids must not be those its parent hands out next
+        os.write(write, new_job_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    assert child != new_job_id()

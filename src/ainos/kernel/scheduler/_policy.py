@@ -258,7 +258,12 @@ class SchedulingPolicy:
         self._wakeups = []
         self._capped_waiting = False
         self._expire(now, decisions)
+        # Devices with work waiting: an executor with none has no slot to fill (most have
+        # none: a lone request waits on one device, and is gone once dispatched).
+        waiting = {e.spec.device for e in self._jobs.values() if e.in_flight is None}
         for executor in self._executors.values():
+            if executor.slots.name not in waiting:
+                continue  # nothing to dispatch, and no realtime work to make way for
             reserved = 0
             for lane in (Lane.FOREGROUND, Lane.BACKGROUND):
                 shared: set[str] = set()  # batch keys this pass has given a slot

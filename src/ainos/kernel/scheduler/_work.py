@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -81,8 +82,34 @@ class ArrayBatching:
         return [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
 
 
-def new_job_id() -> str:
-    return uuid.uuid4().hex
+class _RandomIds:
+    """Unguessable ids (job ids are all a control client needs to cancel a job), read from
+    the OS in blocks: one urandom call per id cost more than the rest of a job's bookkeeping."""
+
+    _BYTES = 16
+    _BLOCK = 256  # ids per read
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._next = 0
+        # A forked child must not hand out the ids its parent still holds.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._pool, self._next = b"", 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._next >= len(self._pool):
+                self._pool, self._next = os.urandom(self._BYTES * self._BLOCK), 0
+            start = self._next
+            self._next += self._BYTES
+            return self._pool[start : start + self._BYTES].hex()
+
+
+new_job_id = _RandomIds()
 
 
 @dataclass(frozen=True, kw_only=True)

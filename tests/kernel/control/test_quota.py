@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,10 @@ def test_the_connections_of_one_process_share_its_quota(tmp_path: Path) -> None:
             with pytest.raises(PoolQuotaExceeded):
                 first.alloc_pinned(4096)
         with Client(daemon.socket_path) as later:  # the blocks went with the connections
+            # The daemon frees them when it reads each connection's end: wait for that.
+            deadline = time.monotonic() + 30
+            while later.get_memory_pool().used_bytes and time.monotonic() < deadline:
+                time.sleep(0.01)
             later.alloc_pinned(2 * MIB)
     finally:
         stop_daemon(daemon)

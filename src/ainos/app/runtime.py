@@ -33,6 +33,7 @@ from ainos.kernel.control import KernelServices, ServicesConfig, system_families
 from ainos.kernel.control._session import Session
 from ainos.kernel.scheduler import BatchingConfig
 from ainos.kernel.telemetry import render
+from ainos.protocol import ProcessScan
 from ainos.protocol.control import Empty, PeerCredentials, SystemStats
 
 __all__ = ["Runtime", "RuntimeConfig"]
@@ -116,9 +117,13 @@ class Runtime:
             )
         return self._session
 
-    def stats(self) -> SystemStats:
-        """Everything the control plane's ``get_stats`` answers: devices, pool, scheduler."""
-        return self.kernel.get_stats(Empty(), self._own_session())
+    def stats(self, scan: ProcessScan | None = None) -> SystemStats:
+        """Everything the control plane's ``get_stats`` answers: devices, pool, scheduler;
+        ``scan``: a process scan the caller took (and shows) — one scan per look."""
+        if scan is None:
+            return self.kernel.get_stats(Empty(), self._own_session())
+        self._own_session()  # counted among the control clients, as get_stats counts it
+        return self.kernel.system_stats(scan)
 
     def metrics_text(self) -> str:
         stats = self.stats()

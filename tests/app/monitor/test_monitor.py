@@ -17,7 +17,7 @@ from ainos.app.api import ApiConfig, DaemonApi
 from ainos.app.monitor import Monitor, fetch_view
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.kernel.control import ServicesConfig
-from ainos.protocol import ClientIdentity
+from ainos.protocol import ClientIdentity, ProcessScan
 
 CONFIG = RuntimeConfig(
     kernel=ServicesConfig(pool_bytes=4 * 1024 * 1024, lock_pool=False),
@@ -47,6 +47,26 @@ def test_a_fresh_home_shows_the_machine_and_creates_no_store(seeded_home: Path) 
     assert os.getpid() in {p.pid for p in view.processes}  # onnxruntime is loaded here
     assert not list(seeded_home.rglob("*.sqlite3"))
     assert not list(seeded_home.rglob("actions.db"))
+
+
+def test_a_look_scans_the_processes_once(seeded_home: Path) -> None:
+    """A scan reads each process's CPU time since the last scan: a second one right after
+    would show a few milliseconds' worth. The view's count and its list are of one scan."""
+    with Runtime(CONFIG) as runtime:
+        processes = runtime.kernel.processes
+        scans: list[int] = []
+        scan = processes.scan
+
+        def counted(**options: bool) -> ProcessScan:
+            scans.append(1)
+            return scan(**options)
+
+        processes.scan = counted  # type: ignore[method-assign]
+        monitor = Monitor(runtime)
+        view = monitor.look()
+        monitor.close()
+    assert len(scans) == 1
+    assert view.stats.ai_processes == len(view.processes)
 
 
 def test_models_actions_and_agents_are_shown_newest_first(seeded_home: Path) -> None:

@@ -37,11 +37,12 @@ class Monitor:
 
     def look(self) -> MachineView:
         runtime = self._runtime
+        scan = runtime.kernel.processes.scan()  # once: each scan resets the CPU readings
         return MachineView(
             at=time.time(),
             source="daemon" if self._source == "daemon" else "in-process",
-            stats=runtime.stats(),
-            processes=runtime.kernel.processes.scan().processes,
+            stats=runtime.stats(scan),
+            processes=scan.processes,
             models=self._models(),
             actions=self._action_runs(),
             agents=self._agent_runs(),

@@ -273,13 +273,18 @@ class KernelServices:
         return self.sampler.latest() or self.sampler.sample_now()
 
     def get_stats(self, _params: Empty, session: Session) -> SystemStats:
+        return self.system_stats(self.processes.scan())
+
+    def system_stats(self, scan: ProcessScan) -> SystemStats:
+        """``get_stats`` over a process scan already taken (a scan reads every process's
+        CPU time since the last one: a second scan right after would measure a few ms)."""
         with self._lock:
             registered = sum(1 for s in self._sessions.values() if s.registration is not None)
         return SystemStats(
             uptime_seconds=time.time() - self.started_at,
             clients=self.session_count,
             registered_runtimes=registered,
-            ai_processes=len(self.processes.scan().processes),
+            ai_processes=len(scan.processes),
             devices=self._snapshot(),
             memory_pool=self.pool.stats(),
             scheduler=self.scheduler.stats(),

@@ -48,8 +48,9 @@ EVENTS_PATH = "/ainos/view/events"
 ASSETS_PATH = "/dashboard"
 _ASSETS = ("ainos.app.api", "dashboard")
 _DEVICE_PERIOD_S = 0.5
+# A view (or the error of a failed look) goes out this often: the stream is never silent
+# long enough for a proxy's idle cut, so it needs no keep-alive comments.
 _VIEW_PERIOD_S = 2.0
-_KEEP_ALIVE_S = 15.0  # a comment when nothing else went out for this long (proxies' idle cut)
 _RETRY_MS = 3000
 
 # The page runs only its own scripts and styles and talks only to this server; no other
@@ -118,22 +119,27 @@ def _event(name: str, document: object) -> str:
     return f"event: {name}\ndata: {dumps(document)}\n\n"
 
 
-async def _view_event(board: Dashboard) -> str:
+async def _look(board: Dashboard) -> tuple[object, str | None]:
+    """A new look as JSON data, or None and the ``error`` event of a look that failed (a
+    store that cannot be read now: said, and tried again at the next look)."""
     try:
         view = await run_in_threadpool(board.look)
-    except AinosError as exc:  # a store that cannot be read now: said, and tried again
-        return _event("error", from_ainos(exc).body())
-    return _event("view", view.model_dump(mode="json"))
+    except AinosError as exc:
+        return None, _event("error", from_ainos(exc).body())
+    return view.model_dump(mode="json"), None
+
+
+async def _view_event(board: Dashboard) -> str:
+    view, error = await _look(board)
+    return error if error is not None else _event("view", view)
 
 
 async def _stream(board: Dashboard) -> AsyncIterator[str]:
     history = board.device_history()
     after = history[-1].timestamp if history else 0.0
-    try:
-        view: object = (await run_in_threadpool(board.look)).model_dump(mode="json")
-    except AinosError as exc:
-        view = None
-        yield _event("error", from_ainos(exc).body())
+    view, error = await _look(board)
+    if error is not None:
+        yield error
     hello = {
         "period_s": _DEVICE_PERIOD_S,
         "history": [chart_point(s) for s in history],
@@ -142,7 +148,6 @@ async def _stream(board: Dashboard) -> AsyncIterator[str]:
     yield f"retry: {_RETRY_MS}\n" + _event("hello", hello)
     loop = asyncio.get_running_loop()
     next_view = loop.time() + _VIEW_PERIOD_S
-    last_sent = loop.time()
     while not await board.stopping.begun_within(_DEVICE_PERIOD_S):
         points, after = fresh_points(board.device_history(), after)
         out = [_event("devices", {"points": points})] if points else []
@@ -151,10 +156,6 @@ async def _stream(board: Dashboard) -> AsyncIterator[str]:
             next_view = loop.time() + _VIEW_PERIOD_S
         if out:
             yield "".join(out)
-            last_sent = loop.time()
-        elif loop.time() - last_sent >= _KEEP_ALIVE_S:
-            yield ": keep-alive\n\n"
-            last_sent = loop.time()
     yield _event("end", {"reason": "the daemon is stopping"})
 
 

@@ -359,7 +359,9 @@ def _check(served: Served, status: int, content_type: str, body: bytes) -> None:
         assert set(error) == {"message", "type", "param", "code"}, error
         assert isinstance(error["message"], str)
     elif content_type.startswith("text/event-stream"):
-        for line in body.decode().splitlines():
+        # SSE lines end at CR or LF only: a str's splitlines would also cut at U+0085 and
+        # U+2028 that JSON may carry raw; bytes split at CR and LF alone.
+        for line in (raw.decode() for raw in body.splitlines()):
             if line.startswith("data: ") and line != "data: [DONE]":
                 json.loads(line[len("data: ") :])
     served.assert_no_traceback()

@@ -59,7 +59,8 @@ def _stream(url: str, path: str, body: dict[str, Any]) -> list[str]:
         connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
         response = connection.getresponse()
         assert response.status == 200, response.read()
-        return response.read().decode().splitlines()
+        # Split as SSE does, at CR and LF only (a str's splitlines also cuts at U+2028).
+        return [line.decode() for line in response.read().splitlines()]
     finally:
         connection.close()
 

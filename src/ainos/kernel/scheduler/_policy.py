@@ -190,7 +190,7 @@ class SchedulingPolicy:
             raise NotFound(f"no executor for device {spec.device!r}")
         key = (spec.priority, spec.client.key)
         bound = self._config.max_queued.get(spec.priority)
-        if bound is not None:
+        if bound is not None and len(self._jobs) >= bound:  # (fewer jobs in all: room)
             waiting = sum(
                 1
                 for e in self._jobs.values()
@@ -258,14 +258,21 @@ class SchedulingPolicy:
         self._wakeups = []
         self._capped_waiting = False
         self._expire(now, decisions)
-        # Devices with work waiting: an executor with none has no slot to fill (most have
-        # none: a lone request waits on one device, and is gone once dispatched).
-        waiting = {e.spec.device for e in self._jobs.values() if e.in_flight is None}
+        # The classes waiting per device: an executor with none has no slot to fill (most
+        # have none: a lone request waits on one device, and is gone once dispatched), and
+        # a lane that takes none of them has nothing to look for.
+        waiting: dict[str, set[Priority]] = {}
+        for e in self._jobs.values():
+            if e.in_flight is None:
+                waiting.setdefault(e.spec.device, set()).add(e.spec.priority)
         for executor in self._executors.values():
-            if executor.slots.name not in waiting:
+            classes = waiting.get(executor.slots.name)
+            if classes is None:
                 continue  # nothing to dispatch, and no realtime work to make way for
             reserved = 0
             for lane in (Lane.FOREGROUND, Lane.BACKGROUND):
+                if not any(executor.accepts(lane, priority) for priority in classes):
+                    continue
                 shared: set[str] = set()  # batch keys this pass has given a slot
                 while executor.free(lane) > 0:
                     dispatch = self._next_batch(executor, lane, now, reserved, shared)
@@ -304,7 +311,7 @@ class SchedulingPolicy:
             entry.run_time += run_time
             entry.next_row = piece.stop
             if entry.remaining == 0:
-                answered.add(entry.spec.client.key)
+                answered.add(entry.key[1])
                 del self._jobs[piece.job_id]
                 self._stats.completed(entry.key, entry.run_time, now - entry.submitted)
                 complete.append(piece.job_id)
@@ -463,7 +470,7 @@ class SchedulingPolicy:
         if not self._caps:
             return False
         running = [(r.started, r.shares) for r in executor.running.values()]
-        for target in (_client_target(entry.spec.client.key), _class_target(entry.spec.priority)):
+        for target in (_client_target(entry.key[1]), _class_target(entry.spec.priority)):
             cap = self._caps.get((executor.slots.name, target), self._caps.get((None, target)))
             if cap is not None and executor.usage.usage(target, now, running) >= cap:
                 self._capped_waiting = True
@@ -526,9 +533,10 @@ class SchedulingPolicy:
                 limit = min(limit, plan.rows)
             protected = plan.protected
 
+        # Members and their sizes first: the slices are only made for a batch that goes.
         members = [head]
-        slices = [self._take(head, limit)]
-        rows = slices[0].size
+        sizes = [self._size(head, limit)]
+        rows = sizes[0]
         used = head.spec.memory_bytes
         if head.spec.batch_key is not None:
             for order, e in candidates:
@@ -543,10 +551,10 @@ class SchedulingPolicy:
                     or (not e.splittable and e.remaining > limit - rows)
                 ):
                     continue
-                piece = self._take(e, limit - rows)
+                size = self._size(e, limit - rows)
                 members.append(e)
-                slices.append(piece)
-                rows += piece.size
+                sizes.append(size)
+                rows += size
                 used += e.spec.memory_bytes
 
         # Dynamic batching: hold a partial batch while the executor is busy anyway, or while
@@ -575,11 +583,12 @@ class SchedulingPolicy:
             # Several slots free: share the jobs out (whole), so the slots run side by side
             # rather than one running everything while the others idle.
             share, taken = -(-rows // free_slots), 0
-            for count, piece in enumerate(slices, 1):
-                taken += piece.size
+            for count, size in enumerate(sizes, 1):
+                taken += size
                 if taken >= share:
-                    members, slices = members[:count], slices[:count]
+                    members, sizes = members[:count], sizes[:count]
                     break
+        slices = [self._slice(e, size) for e, size in zip(members, sizes, strict=True)]
         return self._dispatch(executor, lane, head, members, slices, now, protected=protected)
 
     def _returns_due(
@@ -591,17 +600,22 @@ class SchedulingPolicy:
         answered, ended = self._last_runs.get(batch_key, (frozenset(), -math.inf))
         if not answered:
             return None
-        queued = {e.spec.client.key for e in self._jobs.values() if e.spec.batch_key == batch_key}
-        back = {e.spec.client.key for e in members if e.ready_since >= ended}
+        queued = {e.key[1] for e in self._jobs.values() if e.spec.batch_key == batch_key}
+        back = {e.key[1] for e in members if e.ready_since >= ended}
         expected = answered - (queued - back)
         return ended + cfg.max_queue_delay if expected - back else None
 
     @staticmethod
-    def _take(entry: _Entry, limit: int) -> Slice:
+    def _size(entry: _Entry, limit: int) -> int:
+        """How many of the entry's rows a batch with room for ``limit`` more takes."""
         if not entry.splittable:
-            return Slice(entry.spec.job_id, 0, entry.spec.rows, entry.spec.rows)
-        stop = entry.next_row + max(1, min(limit, entry.remaining))
-        return Slice(entry.spec.job_id, entry.next_row, stop, entry.spec.rows)
+            return entry.spec.rows
+        return max(1, min(limit, entry.remaining))
+
+    @staticmethod
+    def _slice(entry: _Entry, size: int) -> Slice:
+        start = entry.next_row if entry.splittable else 0
+        return Slice(entry.spec.job_id, start, start + size, entry.spec.rows)
 
     def _dispatch(
         self,
@@ -636,7 +650,7 @@ class SchedulingPolicy:
                 entry.first_dispatch = now
                 self._stats.first_dispatch(entry.key, now - entry.submitted)
             share = piece.size / total
-            shares[_client_target(entry.spec.client.key)] += share
+            shares[_client_target(entry.key[1])] += share
             shares[_class_target(entry.spec.priority)] += share
             self._charge(entry, piece)
             if entry.blocked_rows:
@@ -652,7 +666,7 @@ class SchedulingPolicy:
             return
         start = self._vstart(entry)
         cost = (entry.spec.estimated_cost_ms or 1.0) * piece.size / entry.spec.rows
-        self._vtime[entry.key] = start + cost / self._weights.get(entry.spec.client.key, 1.0)
+        self._vtime[entry.key] = start + cost / self._weights.get(entry.key[1], 1.0)
         self._vclock[entry.spec.priority] = max(self._vclock[entry.spec.priority], start)
 
     def _make_way(self, executor: _Executor, now: float, decisions: Decisions) -> None:

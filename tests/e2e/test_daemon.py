@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -122,6 +123,36 @@ def test_a_killed_client_loses_its_blocks(daemon: Daemon) -> None:
     finally:
         holder.kill()
         holder.communicate()
+    # The daemon logs what it did, one timestamped line: its info lines are shown by default.
+    code, stderr = daemon.stop()
+    assert code == 0
+    line = r"^\S+ \S+ INFO ainos\.kernel\.control\S*: freed 3 pinned blocks"
+    assert re.search(line, stderr, re.M)
+
+
+def test_log_level_hides_the_daemons_info_lines(tmp_path: Path) -> None:
+    quiet = start_daemon(tmp_path / "control.sock", "--pool-mib", "16", "--log-level", "warning")
+    try:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(quiet.socket_path)], stdout=subprocess.PIPE
+        )
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"holding"
+        holder.kill()
+        holder.communicate()
+        with Client(quiet.socket_path) as observer:
+            deadline = time.monotonic() + 30
+            while observer.get_memory_pool().block_count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert observer.get_memory_pool().block_count == 0
+        code, stderr = quiet.stop()
+    finally:
+        if quiet.process.poll() is None:
+            quiet.process.kill()
+            quiet.process.communicate()
+    assert code == 0
+    assert "freed" not in stderr
+    assert " INFO " not in stderr
 
 
 @pytest.mark.parametrize(

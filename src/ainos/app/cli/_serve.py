@@ -18,6 +18,7 @@ from ainos.app.api import (
     publish_endpoint,
     withdraw_endpoint,
 )
+from ainos.app.cli._logging import LogLevel, log_to_stderr
 from ainos.app.cli._output import human_bytes, stderr
 from ainos.app.runtime import Runtime, RuntimeConfig
 from ainos.errors import InvalidArgument
@@ -126,6 +127,9 @@ def serve(
     context: int = typer.Option(
         0, "--context", help="Tokens of context per generation (0: the model's trained window)."
     ),
+    log_level: LogLevel = typer.Option(
+        LogLevel.INFO, "--log-level", help="The least severe of the daemon's log lines shown."
+    ),
 ) -> None:
     """Run the ainos daemon in the foreground: the control socket and the OpenAI-compatible
     HTTP API (Ctrl-C or SIGTERM stops it gracefully)."""
@@ -141,6 +145,7 @@ def serve(
     if context < 0:
         raise InvalidArgument(f"--context must be 0 or more tokens, got {context}")
     _check_names(allow_host, allow_origin)
+    log_to_stderr(log_level)
     llm_limits = LlmLimits(llm_parallel, llm_reserved, context or None)
     if max_concurrent < 1 or max_waiting < 0:
         raise InvalidArgument("--max-concurrent must be at least 1 and --max-waiting at least 0")

@@ -169,6 +169,27 @@ def test_requests_of_one_thread_share_a_keep_alive_connection(stand_in_api: str)
         assert other[0] not in ports  # another thread, its own connection
 
 
+def test_a_request_goes_out_in_one_write(
+    stand_in_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[bytes] = []
+    sendall = socket.socket.sendall
+    port = int(stand_in_api.rsplit(":", 1)[1])
+
+    def counted(self: socket.socket, data: bytes, flags: int = 0) -> None:
+        if self.getpeername()[1] == port:  # the client's writes, not the stand-in's
+            writes.append(bytes(data))
+        sendall(self, data, flags)
+
+    with DaemonApi(stand_in_api) as api:
+        api.json("GET", "/warm")  # the connection is open
+        monkeypatch.setattr(socket.socket, "sendall", counted)
+        assert list(api.stream("/s", {"events": 1})) == [{"n": 0}]
+    assert len(writes) == 1  # head and body together: one wake-up of the server, not two
+    assert writes[0].startswith(b"POST /s HTTP/1.1\r\n")
+    assert writes[0].endswith(b'\r\n\r\n{"events": 1}')
+
+
 def test_a_connection_the_server_closed_is_reopened_once(stand_in_api: str) -> None:
     with DaemonApi(stand_in_api) as api:
         first = api.json("GET", "/quiet-close")["port"]

@@ -131,6 +131,37 @@ def server_sent_events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         yield document
 
 
+class _OneWriteConnection(http.client.HTTPConnection):
+    """Sends a request's head and body in one write. ``http.client`` writes them apart; on
+    loopback each write runs the daemon's receive path and wakes its event loop, so two
+    writes cost both sides about twice as much for a small request."""
+
+    _pending: list[bytes] | None = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        headers: Mapping[str, Any] = {},  # (http.client's signature)
+        *,
+        encode_chunked: bool = False,
+    ) -> None:
+        self._pending = []
+        try:
+            super().request(method, url, body, headers, encode_chunked=encode_chunked)
+            data = b"".join(self._pending)
+        finally:
+            self._pending = None
+        super().send(data)
+
+    def send(self, data: Any) -> None:
+        if self._pending is not None and isinstance(data, bytes | bytearray):
+            self._pending.append(bytes(data))
+            return
+        super().send(data)
+
+
 class DaemonApi:
     """Requests to the daemon's API at ``url`` as client ``client_name``; ``token`` defaults
     to ``$AINOS_API_TOKEN``.
@@ -186,10 +217,10 @@ class DaemonApi:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is not None and connection.sock is not None:
             return connection, True
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout_s)
+        connection = _OneWriteConnection(self._host, self._port, timeout=self.timeout_s)
         connection.connect()
-        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and
-        # delayed ACKs would add ~40 ms to every request.
+        # Without TCP_NODELAY a request written while the last reply's ACK is pending waits
+        # for it (Nagle's algorithm and delayed ACKs: ~40 ms).
         connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._local.connection = connection
         with self._lock:

@@ -74,7 +74,7 @@ class RequestGuard:
     def refusal(self, method: str, headers: Headers) -> ApiError | None:
         host = headers.get("host", "")
         name = host_name(host)
-        if not (is_loopback(name) or name in self._hosts):
+        if not (name in self._hosts or is_loopback(name)):  # (the set first: no parsing)
             return ApiError(
                 403, f"Host {host!r} is not this server", "invalid_request_error", "forbidden"
             )

@@ -56,6 +56,9 @@ class HttpServer:
             http=cast(Any, protocol),  # uvicorn calls it with its config, as it would a class
             log_level="warning",
             access_log=False,
+            # No proxy stands before the daemon: X-Forwarded-For from a local process would
+            # only let it pose as another address (and checking it parsed addresses per request).
+            proxy_headers=False,
             lifespan="on",
             timeout_keep_alive=limits.keep_alive_s,
         )

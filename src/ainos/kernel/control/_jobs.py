@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ainos.errors import DeadlineExceeded, JobCancelled, NotFound
+from ainos.errors import DeadlineExceeded, JobCancelled, JobFailed, NotFound
 from ainos.kernel.control._session import Session
 from ainos.protocol.control import JobInfo
 from ainos.protocol.scheduler import JobState
@@ -87,12 +87,14 @@ class JobTable:
     def finish(self, job_id: str, future: Future[Any]) -> None:
         """Record the outcome the scheduler resolved, wake waiters, tell the submitter."""
         error = future.exception()
+        update: dict[str, Any]
         if error is None:
-            update: dict[str, Any] = {
-                "state": JobState.COMPLETED,
-                "result": _jsonable(future.result()),
-            }
-        else:
+            try:
+                update = {"state": JobState.COMPLETED, "result": _jsonable(future.result())}
+            except RecursionError:
+                # Still an outcome: a record never finished would leave its waiters hanging.
+                error = JobFailed("the job's result is nested too deeply to be sent")
+        if error is not None:
             update = {
                 "state": _state_for(error),
                 "error": str(error),

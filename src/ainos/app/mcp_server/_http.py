@@ -13,9 +13,10 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import anyio
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -115,6 +116,36 @@ class _Guarded:
         await self._inner(scope, receive, send)
 
 
+class _StopSignal(Protocol):
+    async def begun_within(self, seconds: float) -> bool: ...
+
+
+class _EndsWhenStopping:
+    """A client's standing GET stream (the server's own messages) ends as soon as the server
+    begins to stop: it only waits for events, and would hold the shutdown for the whole
+    drain timeout. Requests (POST) are work and keep the drain."""
+
+    _FOREVER_S = 365 * 24 * 3600.0
+
+    def __init__(self, inner: ASGIApp, stopping: _StopSignal) -> None:
+        self._inner = inner
+        self._stopping = stopping
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self._inner(scope, receive, send)
+            return
+        async with anyio.create_task_group() as streams:
+
+            async def end_when_stopping() -> None:
+                if await self._stopping.begun_within(self._FOREVER_S):
+                    streams.cancel_scope.cancel()
+
+            streams.start_soon(end_when_stopping)
+            await self._inner(scope, receive, send)
+            streams.cancel_scope.cancel()
+
+
 def mcp_endpoint(
     server: Any, door: HttpDoor
 ) -> tuple[ASGIApp, Callable[[], contextlib.AbstractAsyncContextManager[None]]]:
@@ -166,6 +197,9 @@ def mount(app: Starlette, server: Any, door: HttpDoor, path: str = "/mcp") -> No
     the session manager runs inside the app's own lifespan. Routes are added in place so
     the API's requests pay no extra hop."""
     endpoint, run = mcp_endpoint(server, door)
+    stopping = getattr(app.state, "stopping", None)  # the API's: begins with the shutdown
+    if stopping is not None:
+        endpoint = _EndsWhenStopping(endpoint, stopping)
     app.router.routes.insert(0, Route(path, endpoint=endpoint))
     inner = app.router.lifespan_context
 

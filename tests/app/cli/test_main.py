@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,18 @@ def test_the_quick_commands_import_no_engine(tmp_path: Path) -> None:
     home = str(tmp_path)
     for command in (["stats", "--json"], ["ps", "--json"], ["status"], ["--help"]):
         assert _heavy_modules_after(*command, tmp_home=home) == [], command
+
+
+def test_a_table_piped_to_a_program_is_laid_out_whole(seeded_home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ainos", "models", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+    )
+    widths = [len(line.rstrip()) for line in done.stdout.splitlines()]
+    # rich alone would squeeze the table into 80 columns and wrap every description.
+    assert 80 < max(widths) <= 160, widths

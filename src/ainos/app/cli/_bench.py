@@ -807,5 +807,4 @@ def table(
     if as_json:
         emit_json(result.to_dict())
         return
-    # Piped, rich would cut the table to 80 columns: give it the width it needs.
-    stdout.print(rich_table(result), width=None if stdout.is_terminal else 160)
+    stdout.print(rich_table(result))

@@ -55,8 +55,15 @@ class _GuardedStdout:
         return getattr(self._stream, name)
 
 
+# Piped, rich lays tables out in 80 columns and cuts what does not fit; a program or a log
+# reading the output gets the whole table in this many, unless COLUMNS says otherwise.
+PIPED_WIDTH = 160
+
+
 def guard_stdout() -> None:
     if not isinstance(sys.stdout, _GuardedStdout):
+        if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+            stdout.width = PIPED_WIDTH
         sys.stdout = _GuardedStdout(sys.stdout)
 
 

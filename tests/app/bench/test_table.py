@@ -286,3 +286,17 @@ def test_the_chart_is_a_png(tiny_run: dict[str, Any]) -> None:
         assert image.format == "PNG"
         assert image.size[0] > 400
         assert image.size[1] > 300
+
+
+def test_the_cpu_busy_share_never_passes_the_whole_machine() -> None:
+    import psutil
+
+    from ainos.app.bench._table_case import _Device
+
+    device = _Device()
+    if device.kind != "cpu":
+        pytest.skip("a GPU's utilisation is read from NVML")
+    cores = psutil.cpu_count() or 1
+    # /proc/stat counts 10 ms ticks: a 1 s window can count a tick more than it lasted.
+    assert device.busy(cores * 1.01, 1.0) == 1.0
+    assert device.busy(cores * 0.5, 1.0) == pytest.approx(0.5)

@@ -12,9 +12,11 @@ __all__ = ["cpu_model", "machine_busy_seconds", "process_cpu_seconds"]
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent on anything but idling since boot."""
+    """CPU seconds all cores spent on anything but idling since boot. Guest time is already
+    in user time, and steal time is the hypervisor running someone else."""
     times = psutil.cpu_times()
-    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+    left_out = ("idle", "iowait", "steal", "guest", "guest_nice")
+    return float(sum(times)) - sum(getattr(times, name, 0.0) for name in left_out)
 
 
 def process_cpu_seconds(processes: Sequence[psutil.Process]) -> float:

@@ -465,7 +465,8 @@ class _Device:
             found, self._samples = self._samples, []
             return sum(found) / len(found) if found else 0.0
         cores = psutil.cpu_count() or 1
-        return busy_s / (seconds * cores) if seconds > 0 else 0.0
+        # /proc/stat counts in clock ticks (10 ms): a window's count can pass its length.
+        return min(1.0, busy_s / (seconds * cores)) if seconds > 0 else 0.0
 
     def close(self) -> None:
         if self._nvml is not None:

@@ -87,15 +87,6 @@ def test_the_call_schema_bounds_the_arguments_and_the_calls() -> None:
     assert single.schema["properties"]["tool_calls"]["maxItems"] == 1
 
 
-def test_a_call_gives_its_arguments_before_its_name() -> None:
-    plan = plan_tools([_tool("shell", SHELL), LOOKUP], "auto", parallel=True)
-    assert plan is not None
-    calls = plan.schema["anyOf"][0]["properties"]["tool_calls"]["items"]["anyOf"]
-    assert [list(call["properties"]) for call in calls] == [["arguments", "name"]] * 2
-    assert [call["required"] for call in calls] == [["arguments", "name"]] * 2
-    assert '{"arguments": {...}, "name": ...}' in plan.instructions
-
-
 CALL = {"name": "shell", "arguments": {"command": ["ls"]}}
 
 
@@ -165,22 +156,3 @@ def test_the_engine_keeps_a_string_argument_within_its_bound(llm_service: LlmSer
     assert choice["finish_reason"] == "tool_calls", text
     (tool_call,) = choice["message"]["tool_calls"]
     assert len(json.loads(tool_call["function"]["arguments"])["id"]) <= 30
-
-
-def test_the_engine_writes_the_arguments_before_the_name(llm_service: LlmService) -> None:
-    """The grammar keeps the schema's order, so the model commits to the arguments it means
-    before a tool's name (see ``_tools``)."""
-    body = {
-        "messages": [{"role": "user", "content": "Look up the id 42"}],
-        "tools": [LOOKUP, _tool("shell", SHELL)],
-        "tool_choice": "required",
-        "parallel_tool_calls": False,
-        "temperature": 0,
-        "max_tokens": 80,
-    }
-    call = prepare_chat(body, DEFAULT_CHAT_MODEL)
-    raw = "".join(
-        (chunk.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
-        for chunk in llm_service.generate(DEFAULT_CHAT_MODEL, call.engine_request)
-    )
-    assert list(json.loads(raw)["tool_calls"][0]) == ["arguments", "name"], raw

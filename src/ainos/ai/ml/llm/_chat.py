@@ -299,14 +299,13 @@ def prepare_chat(body: Mapping[str, Any], default_model: str | None) -> ChatCall
         )
     except InvalidArgument as exc:
         raise RequestError(str(exc), "tools") from None
-    closing = None
     if plan is not None:
         messages = render_tool_history(messages)
-        closing = plan.instructions
+        messages.insert(0, {"role": "system", "content": plan.instructions})
         response_format = {"type": "json_schema", "json_schema": {"schema": plan.schema}}
     elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
         messages = render_tool_history(messages)
-    request["messages"] = _merge_system(messages, closing)
+    request["messages"] = _merge_system(messages)
     request.update(repetition_fields(body))
     if response_format is not None:
         request["response_format"] = response_format
@@ -316,16 +315,9 @@ def prepare_chat(body: Mapping[str, Any], default_model: str | None) -> ChatCall
     return ChatCall(model, request, stream, include_usage, plan)
 
 
-def _merge_system(
-    messages: list[dict[str, Any]], closing: str | None = None
-) -> list[dict[str, Any]]:
-    """System messages first and as one: many chat templates accept only one, at the start.
-    ``closing`` (the tool instructions) ends it, after the client's own system text: nearest
-    the conversation, where a small model heeds it most, and leaving the client's text a
-    prefix the KV cache shares between requests with and without tools."""
+def _merge_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """System messages first and as one: many chat templates accept only one, at the start."""
     system = [m["content"] for m in messages if m["role"] == "system" and m["content"]]
-    if closing:
-        system.append(closing)
     rest = [m for m in messages if m["role"] != "system"]
     return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + rest
 

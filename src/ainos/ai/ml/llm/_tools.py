@@ -1,18 +1,11 @@
 """Tool calls through constrained generation, for models without a native tool format.
 
 The model is told the tools in a system message and its output is constrained to a JSON
-schema: ``{"tool_calls": [{"arguments", "name"}]}`` (or ``{"content": str}`` when it may
+schema: ``{"tool_calls": [{"name", "arguments"}]}`` (or ``{"content": str}`` when it may
 answer in text instead; with a response format, the answer is JSON matching its schema).
 Whatever the model's size, the output then parses and names a real tool with arguments
 matching its parameters. Earlier turns are rendered the same way, so templates without a tool
 role read them as plain messages.
-
-A call gives its arguments before its name. Asked for a name first, a small model writes what
-the call is about ("command", "file") and the grammar bends that into whichever tool's name
-shares its first letters; asked for the arguments first, it writes the keys it means, and the
-grammar then leaves only the tools that take them. (SmolLM2-135M asked by a coding agent with
-eight tools to run a shell command, 30 samples each: it called the shell tool 1 to 4 times
-name first, 7 to 9 times arguments first, as often with the tool list reversed.)
 
 A grammar keeps the output JSON, not sensible: a small model can fall into a string argument
 and fill it to the token limit (thousands of digits in an id). So every string and array of
@@ -165,14 +158,13 @@ def _string_budget(max_tokens: int | None) -> int | None:
 
 
 def _call_schema(function: Mapping[str, Any], budget: int | None) -> dict[str, Any]:
-    # Arguments first (see the module's docstring); the grammar keeps the properties' order.
     return {
         "type": "object",
         "properties": {
-            "arguments": bound_schema(function["parameters"], budget),
             "name": {"const": function["name"]},
+            "arguments": bound_schema(function["parameters"], budget),
         },
-        "required": ["arguments", "name"],
+        "required": ["name", "arguments"],
         "additionalProperties": False,
     }
 
@@ -233,10 +225,10 @@ def plan_tools(
         else 'reply {"content": "..."}'
     )
     how = (
-        'To call tools reply {"tool_calls": [{"arguments": {...}, "name": ...}]}; '
+        'To call tools reply {"tool_calls": [{"name": ..., "arguments": {...}}]}; '
         f"to answer without a tool {answer}."
         if may_answer
-        else 'Reply {"tool_calls": [{"arguments": {...}, "name": ...}]}.'
+        else 'Reply {"tool_calls": [{"name": ..., "arguments": {...}}]}.'
     )
     instructions = f"You can call these tools:\n{listing}\n{how}"
     return ToolPlan(schema, instructions, may_answer, may_answer and answer_schema is not None)
@@ -344,7 +336,7 @@ def render_tool_history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str,
                     arguments = json.loads(function.get("arguments") or "{}")
                 except json.JSONDecodeError:
                     arguments = function.get("arguments")
-                calls.append({"arguments": arguments, "name": function.get("name")})
+                calls.append({"name": function.get("name"), "arguments": arguments})
             rendered.append({"role": "assistant", "content": json.dumps({"tool_calls": calls})})
         elif role == "tool":
             call_id = str(message.get("tool_call_id", ""))

@@ -46,11 +46,13 @@ class _Entry:
     first_dispatch: float | None = None
     run_time: float = 0.0
     blocked_rows: int = 0  # realtime: rows of the chunk found holding its slot
+    client: str = field(init=False)  # the client's key, asked on every decision
     key: tuple[Priority, str] = field(init=False)  # (class, client): fair-share accounts
     rank: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.key = (self.spec.priority, self.spec.client.key)
+        self.client = self.spec.client.key
+        self.key = (self.spec.priority, self.client)
         self.rank = self.spec.priority.rank
 
     @property
@@ -311,7 +313,7 @@ class SchedulingPolicy:
             entry.run_time += run_time
             entry.next_row = piece.stop
             if entry.remaining == 0:
-                answered.add(entry.key[1])
+                answered.add(entry.client)
                 del self._jobs[piece.job_id]
                 self._stats.completed(entry.key, entry.run_time, now - entry.submitted)
                 complete.append(piece.job_id)
@@ -470,7 +472,7 @@ class SchedulingPolicy:
         if not self._caps:
             return False
         running = [(r.started, r.shares) for r in executor.running.values()]
-        for target in (_client_target(entry.key[1]), _class_target(entry.spec.priority)):
+        for target in (_client_target(entry.client), _class_target(entry.spec.priority)):
             cap = self._caps.get((executor.slots.name, target), self._caps.get((None, target)))
             if cap is not None and executor.usage.usage(target, now, running) >= cap:
                 self._capped_waiting = True
@@ -600,8 +602,8 @@ class SchedulingPolicy:
         answered, ended = self._last_runs.get(batch_key, (frozenset(), -math.inf))
         if not answered:
             return None
-        queued = {e.key[1] for e in self._jobs.values() if e.spec.batch_key == batch_key}
-        back = {e.key[1] for e in members if e.ready_since >= ended}
+        queued = {e.client for e in self._jobs.values() if e.spec.batch_key == batch_key}
+        back = {e.client for e in members if e.ready_since >= ended}
         expected = answered - (queued - back)
         return ended + cfg.max_queue_delay if expected - back else None
 
@@ -650,7 +652,7 @@ class SchedulingPolicy:
                 entry.first_dispatch = now
                 self._stats.first_dispatch(entry.key, now - entry.submitted)
             share = piece.size / total
-            shares[_client_target(entry.key[1])] += share
+            shares[_client_target(entry.client)] += share
             shares[_class_target(entry.spec.priority)] += share
             self._charge(entry, piece)
             if entry.blocked_rows:
@@ -666,7 +668,7 @@ class SchedulingPolicy:
             return
         start = self._vstart(entry)
         cost = (entry.spec.estimated_cost_ms or 1.0) * piece.size / entry.spec.rows
-        self._vtime[entry.key] = start + cost / self._weights.get(entry.key[1], 1.0)
+        self._vtime[entry.key] = start + cost / self._weights.get(entry.client, 1.0)
         self._vclock[entry.spec.priority] = max(self._vclock[entry.spec.priority], start)
 
     def _make_way(self, executor: _Executor, now: float, decisions: Decisions) -> None:

@@ -2,17 +2,15 @@
 class and name, server-sent events, and OpenAI error objects turned into ainos errors — what
 ``ainos chat``, ``ainos models`` and the agent's daemon model all use.
 
-Standard library only (``http.client``), so a command that talks to the daemon imports no
-HTTP framework; the daemon is on this machine, so no proxy from the environment is ever
-used.
+Sockets and httptools' parser only (:mod:`._wire`), so a command that talks to the daemon
+imports no HTTP framework; the daemon is on this machine, so no proxy from the environment
+is ever used.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ainos._files import write_text_atomically
+from ainos.app.api._wire import Connection, ConnectionLost, ProtocolError, Reply
 from ainos.errors import (
     AinosError,
     ContextLengthExceeded,
@@ -131,37 +130,6 @@ def server_sent_events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         yield document
 
 
-class _OneWriteConnection(http.client.HTTPConnection):
-    """Sends a request's head and body in one write. ``http.client`` writes them apart; on
-    loopback each write runs the daemon's receive path and wakes its event loop, so two
-    writes cost both sides about twice as much for a small request."""
-
-    _pending: list[bytes] | None = None
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        body: Any = None,
-        headers: Mapping[str, Any] = {},  # (http.client's signature)
-        *,
-        encode_chunked: bool = False,
-    ) -> None:
-        self._pending = []
-        try:
-            super().request(method, url, body, headers, encode_chunked=encode_chunked)
-            data = b"".join(self._pending)
-        finally:
-            self._pending = None
-        super().send(data)
-
-    def send(self, data: Any) -> None:
-        if self._pending is not None and isinstance(data, bytes | bytearray):
-            self._pending.append(bytes(data))
-            return
-        super().send(data)
-
-
 class DaemonApi:
     """Requests to the daemon's API at ``url`` as client ``client_name``; ``token`` defaults
     to ``$AINOS_API_TOKEN``.
@@ -190,7 +158,7 @@ class DaemonApi:
         self.timeout_s = timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: set[http.client.HTTPConnection] = set()
+        self._connections: set[Connection] = set()
 
     def __enter__(self) -> DaemonApi:
         return self
@@ -212,39 +180,34 @@ class DaemonApi:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self) -> tuple[Connection, bool]:
         """This thread's connection, and whether it served a request before."""
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is not None and connection.sock is not None:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and connection.reusable:
             return connection, True
-        connection = _OneWriteConnection(self._host, self._port, timeout=self.timeout_s)
-        connection.connect()
-        # Without TCP_NODELAY a request written while the last reply's ACK is pending waits
-        # for it (Nagle's algorithm and delayed ACKs: ~40 ms).
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if connection is not None:
+            self._drop()
+        connection = Connection(self._host, self._port, self.timeout_s)
         self._local.connection = connection
         with self._lock:
             self._connections.add(connection)
         return connection, False
 
     def _drop(self) -> None:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        connection: Connection | None = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
             self._local.connection = None
             with self._lock:
                 self._connections.discard(connection)
 
-    def _send(
-        self, method: str, path: str, data: bytes | None, priority: Priority | None
-    ) -> http.client.HTTPResponse:
+    def _send(self, method: str, path: str, data: bytes | None, priority: Priority | None) -> Reply:
         headers = self._headers(priority)
         for attempt in (1, 2):
             try:
                 connection, reused = self._connection()
-                connection.request(method, self._base_path + path, body=data, headers=headers)
-                return connection.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                return connection.request(method, self._base_path + path, headers, data)
+            except ConnectionLost as e:
                 self._drop()
                 # Only a kept-alive connection the server had already closed is retried: the
                 # request never reached it. A fresh connection failing is a real failure.
@@ -254,35 +217,49 @@ class DaemonApi:
                 self._drop()
                 reason = error.strerror or error
                 raise AinosError(f"cannot reach the daemon's API at {self.url}: {reason}") from None
-            except http.client.HTTPException as error:
+            except ProtocolError as error:
                 self._drop()
-                raise AinosError(f"the daemon's API at {self.url} failed: {error!r}") from None
+                raise AinosError(f"the daemon's API at {self.url} failed: {error}") from None
+            except ValueError as error:  # a header that cannot be sent (a name with a newline)
+                raise InvalidArgument(str(error)) from None
         raise AssertionError("unreachable")
 
     @contextmanager
     def _open(
         self, method: str, path: str, body: Mapping[str, Any] | None, priority: Priority | None
-    ) -> Iterator[http.client.HTTPResponse]:
+    ) -> Iterator[Reply]:
         data = json.dumps(body).encode() if body is not None else None
         if method == "POST" and data is None:
             data = b"{}"
         response = self._send(method, path, data, priority)
         if not 200 <= response.status < 300:
-            refusal = _refusal(response)
-            if not response.isclosed():
-                response.close()
-                self._drop()
-            raise refusal
+            raise self._refusal(response)
         finished = False
         try:
             yield response
-            finished = response.isclosed()
+            finished = response.complete
         finally:
             # A reply read to its end leaves the connection ready for the next request; one
             # abandoned halfway (an error, a generator closed early) cannot be reused.
             if not finished:
-                response.close()
                 self._drop()
+
+    def _refusal(self, response: Reply) -> AinosError:
+        """The error a reply that is no success stands for (its body read, or the
+        connection dropped when it cannot be)."""
+        try:
+            detail = json.loads(self._body(response))["error"]
+        except (ValueError, KeyError, TypeError, AinosError):
+            detail = {}
+        return api_error(detail if isinstance(detail, dict) else {}, response.status)
+
+    def _body(self, response: Reply) -> bytes:
+        """The rest of ``response``'s body; socket and protocol failures as ainos errors."""
+        try:
+            return response.read()
+        except (OSError, ProtocolError) as error:
+            self._drop()
+            raise AinosError(f"the daemon's API at {self.url} failed: {error}") from None
 
     def json(
         self,
@@ -293,13 +270,13 @@ class DaemonApi:
         priority: Priority | None = None,
     ) -> Any:
         with self._open(method, path, body, priority) as response:
-            data = response.read()
+            data = self._body(response)
         return json.loads(data)
 
     def text(self, path: str) -> str:
         """``GET path`` of a text document (``/metrics``: Prometheus' text format)."""
         with self._open("GET", path, None, None) as response:
-            data = response.read()
+            data = self._body(response)
         return data.decode("utf-8")
 
     def stream(
@@ -307,8 +284,11 @@ class DaemonApi:
     ) -> Iterator[dict[str, Any]]:
         """A streamed request's events (``"stream": true`` is the caller's to set)."""
         with self._open("POST", path, body, priority) as response:
-            yield from server_sent_events(response)
-            response.read()  # past [DONE]: the end of the body, so the connection is reused
+            try:
+                yield from server_sent_events(response)
+            except (OSError, ProtocolError) as error:
+                raise AinosError(f"the daemon's API at {self.url} failed: {error}") from None
+            self._body(response)  # past [DONE]: the end of the body, so the connection is reused
 
     # -- the model catalog --------------------------------------------------------------
 
@@ -329,11 +309,3 @@ class DaemonApi:
 
 def _quoted(model: str) -> str:
     return urllib.parse.quote(model, safe="")
-
-
-def _refusal(response: http.client.HTTPResponse) -> AinosError:
-    try:
-        detail = json.loads(response.read())["error"]
-    except (ValueError, KeyError, TypeError, OSError, http.client.HTTPException):
-        detail = {}
-    return api_error(detail if isinstance(detail, dict) else {}, response.status)

@@ -127,10 +127,13 @@ def test_base64_is_little_endian_float32(server: str, fp32_model: EmbeddingModel
         ),
     ],
 )
+# A program's request takes the embeddings' shortcut, a page's (with an Origin) the router.
+@pytest.mark.parametrize("origin", [None, "http://localhost:5173"], ids=["program", "page"])
 def test_bad_requests_get_openai_error_objects(
-    server: str, body: bytes, status: int, fragment: str
+    server: str, body: bytes, status: int, fragment: str, origin: str | None
 ) -> None:
-    got, document = _post(f"{server}/v1/embeddings", body, {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"} | ({"Origin": origin} if origin else {})
+    got, document = _post(f"{server}/v1/embeddings", body, headers)
     assert got == status
     error = document["error"]
     assert fragment in error["message"]

@@ -75,6 +75,10 @@ def test_other_hosts_are_refused(port: int, host: str) -> None:
     status, _, document = _call(port, "GET", "/v1/models", {"Host": host})
     assert status == 403
     assert "is not this server" in _error(document)["message"]
+    # the embeddings' shortcut comes after the door
+    headers = {"Host": host, "Content-Type": "application/json"}
+    status, _, document = _call(port, "POST", "/v1/embeddings", headers, BODY)
+    assert status == 403
 
 
 def test_a_cross_site_simple_post_is_refused(port: int) -> None:

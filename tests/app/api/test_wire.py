@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -16,17 +17,24 @@ from ainos.app.api._wire import Connection, ConnectionLost, ProtocolError
 Script = Callable[[socket.socket], None]
 
 
+def _receive(peer: socket.socket) -> bytes:
+    data = peer.recv(65536)
+    if not data:
+        raise ConnectionError("the client closed the connection")
+    return data
+
+
 def _read_request(peer: socket.socket) -> bytes:
     """One request's head and body as the server received them."""
     data = b""
     while b"\r\n\r\n" not in data:
-        data += peer.recv(65536)
+        data += _receive(peer)
     head, _, body = data.partition(b"\r\n\r\n")
     for line in head.split(b"\r\n"):
         name, _, value = line.partition(b":")
         if name.lower() == b"content-length":
             while len(body) < int(value):
-                body += peer.recv(65536)
+                body += _receive(peer)
     return data
 
 
@@ -37,7 +45,7 @@ def _server(script: Script) -> Iterator[tuple[str, int]]:
 
     def serve() -> None:
         peer, _ = listener.accept()
-        with peer:
+        with peer, contextlib.suppress(ConnectionError):  # the client went: the script ends
             script(peer)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -47,6 +55,7 @@ def _server(script: Script) -> Iterator[tuple[str, int]]:
     finally:
         listener.close()
         thread.join(timeout=10)
+    assert not thread.is_alive(), "the scripted server did not end"
 
 
 def _reply(body: bytes, extra: bytes = b"") -> bytes:

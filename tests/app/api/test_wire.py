@@ -53,8 +53,10 @@ def _server(script: Script) -> Iterator[tuple[str, int]]:
     try:
         yield "127.0.0.1", port
     finally:
-        listener.close()
+        # Joined before the listener closes: a client done at once may have been accepted
+        # by the kernel before the thread got to accept() it.
         thread.join(timeout=10)
+        listener.close()
     assert not thread.is_alive(), "the scripted server did not end"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import typer
 from typer import _click as click  # Typer's own click, which its classes derive from
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from ainos.app.cli._output import guard_stdout
 from ainos.errors import AinosError, OutputClosed
@@ -115,25 +115,19 @@ def load_command(name: str) -> click.Command | None:
 
 
 class _LazyGroup(TyperGroup):
-    """The root group: its commands' modules are imported on first use. Listing them in the
-    root's help shows stand-ins carrying the lines of ``_COMMANDS``."""
-
-    _listing = False
+    """The root group: its commands' modules are imported on first use; its help lists them
+    with the lines of ``_COMMANDS``, without loading any."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if self._listing and cmd_name in _COMMANDS:
-            return TyperCommand(cmd_name, help=_COMMANDS[cmd_name][1])
         return load_command(cmd_name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self._listing = True
-        try:
-            super().format_help(ctx, formatter)
-        finally:
-            self._listing = False
+        from ainos.app.cli._root_help import print_root_help
+
+        print_root_help(ctx, [(name, line) for name, (_, line) in _COMMANDS.items()])
 
 
 app = typer.Typer(

@@ -25,6 +25,13 @@ class Daemon:
         _, stderr = self.process.communicate(timeout=timeout)
         return self.process.returncode, stderr
 
+    def kill_if_running(self) -> None:
+        """After a test that ended before the daemon did (a failure halfway): it must not
+        outlive the test."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
 
 def wait_for_socket(path: Path, process: subprocess.Popen[str], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
@@ -67,6 +74,4 @@ def start_daemon(socket_path: Path, *extra: str) -> Daemon:
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
     running = start_daemon(tmp_path / "run" / "control.sock", "--pool-mib", "16")
     yield running
-    if running.process.poll() is None:
-        running.process.kill()
-        running.process.communicate()
+    running.kill_if_running()

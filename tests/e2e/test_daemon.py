@@ -147,9 +147,7 @@ def test_log_level_hides_the_daemons_info_lines(tmp_path: Path) -> None:
             assert observer.get_memory_pool().block_count == 0
         code, stderr = quiet.stop()
     finally:
-        if quiet.process.poll() is None:
-            quiet.process.kill()
-            quiet.process.communicate()
+        quiet.kill_if_running()
     assert code == 0
     assert "freed" not in stderr
     assert " INFO " not in stderr

@@ -332,8 +332,7 @@ def test_sigterm_ends_open_streams_after_the_drain_timeout(
         responses.close()
         returncode, stderr = daemon.stop()
     finally:
-        if daemon.process.poll() is None:
-            daemon.process.kill()
+        daemon.kill_if_running()
     assert status == 503
     assert document["error"]["code"] == "cancelled"
     last = json.loads(chat_rest[-1])

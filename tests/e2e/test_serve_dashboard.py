@@ -43,9 +43,7 @@ def test_an_open_dashboard_ends_as_the_daemon_stops(tmp_path: Path) -> None:
         assert events[-1] == b"event: end\n"
         _, stderr = daemon.process.communicate(timeout=WAIT_S)
     finally:
-        if daemon.process.poll() is None:
-            daemon.process.kill()
-            daemon.process.communicate()
+        daemon.kill_if_running()
     assert daemon.process.returncode == 0, stderr
     assert "Traceback" not in stderr
 
@@ -94,8 +92,6 @@ def test_an_open_mcp_stream_ends_as_the_daemon_stops(tmp_path: Path) -> None:
         connection.close()
         _, stderr = daemon.process.communicate(timeout=WAIT_S)
     finally:
-        if daemon.process.poll() is None:
-            daemon.process.kill()
-            daemon.process.communicate()
+        daemon.kill_if_running()
     assert daemon.process.returncode == 0, stderr
     assert "Traceback" not in stderr

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ainos.kernel import nvml
 from ainos.kernel.nvml import (
     SLOW_FIELDS,
     SlowField,
@@ -25,6 +27,28 @@ def test_real_pynvml_without_a_driver_means_no_gpus() -> None:
     # The machines this suite runs on have no NVIDIA driver: the real library must say so
     # quietly, which is the path every CLI command takes here.
     assert open_nvml() is None
+
+
+@pytest.mark.skipif(
+    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
+)
+def test_without_the_driver_library_pynvml_is_not_even_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "pynvml", raising=False)
+    assert open_nvml() is None
+    assert "pynvml" not in sys.modules
+
+
+@pytest.mark.skipif(
+    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
+)
+def test_past_the_library_check_pynvml_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a machine whose library loads but whose driver does not answer: still no GPUs.
+    monkeypatch.setattr(nvml, "_driver_library_loads", lambda: True)
+    monkeypatch.delitem(sys.modules, "pynvml", raising=False)
+    assert open_nvml() is None
+    assert "pynvml" in sys.modules
 
 
 def test_devices_are_described_from_nvml(fake_pynvml: Any) -> None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ainos.app.cli._main import _COMMANDS, load_command
 
 
@@ -46,13 +48,13 @@ def test_help_lists_every_command_without_importing_their_libraries() -> None:
 HEAVY = ("onnx", "onnxruntime", "starlette", "uvicorn", "tokenizers", "xllamacpp", "gguf")
 
 
-def _heavy_modules_after(*args: str, tmp_home: str) -> list[str]:
-    """Run the command in a fresh interpreter; the heavy modules it imported."""
+def _heavy_modules_after(*args: str, tmp_home: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """Run the command in a fresh interpreter; which of ``heavy`` it imported."""
     script = (
         "import sys\n"
         "from ainos.app.cli import main\n"
         f"code = main({list(args)!r})\n"
-        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])\n"
+        f"print('HEAVY', [m for m in {heavy!r} if m in sys.modules])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -74,6 +76,19 @@ def test_the_quick_commands_import_no_engine(tmp_path: Path) -> None:
     home = str(tmp_path)
     for command in (["stats", "--json"], ["ps", "--json"], ["status"], ["--help"]):
         assert _heavy_modules_after(*command, tmp_home=home) == [], command
+
+
+@pytest.mark.skipif(
+    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
+)
+def test_stats_json_imports_neither_rich_nor_nvml_bindings_it_does_not_use(
+    tmp_path: Path,
+) -> None:
+    # It prints JSON (no rich), and with no driver library there is nothing for pynvml to do.
+    found = _heavy_modules_after(
+        "stats", "--json", tmp_home=str(tmp_path), heavy=("rich", "pynvml")
+    )
+    assert found == []
 
 
 def test_a_table_piped_to_a_program_is_laid_out_whole(seeded_home: Path) -> None:

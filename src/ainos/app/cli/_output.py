@@ -10,13 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ainos.errors import InvalidArgument, OutputClosed
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ainos.kernel.nvml import Nvml
 
 MAX_INTERVAL_SECONDS = 3600.0
@@ -60,16 +60,56 @@ class _GuardedStdout:
 PIPED_WIDTH = 160
 
 
+class _ConsoleOnFirstUse:
+    """A rich ``Console``, made when first used: importing rich takes about 20 ms, which a
+    command that prints only JSON (``stats --json``) need not pay. Its own names start with
+    ``_lazy`` so that none hides one of Console's (``options`` is one)."""
+
+    _lazy_options: dict[str, Any]
+    _lazy_console: Console | None
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_lazy_options", options)
+        object.__setattr__(self, "_lazy_console", None)
+
+    def _lazy_made(self) -> Console:
+        console = self._lazy_console
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**self._lazy_options)
+            object.__setattr__(self, "_lazy_console", console)
+        return console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lazy_made(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._lazy_made(), name, value)
+
+    # Special methods are looked up on the type, never through __getattr__; rich's Live
+    # enters its console.
+    def __enter__(self) -> Console:
+        return self._lazy_made().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._lazy_made().__exit__(*exc_info)
+
+
+_stdout = _ConsoleOnFirstUse(highlight=False)
+stdout = cast("Console", _stdout)
+# Messages are lines, not layout: never wrapped at the terminal width.
+stderr = cast("Console", _ConsoleOnFirstUse(stderr=True, highlight=False, soft_wrap=True))
+
+
 def guard_stdout() -> None:
     if not isinstance(sys.stdout, _GuardedStdout):
         if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
-            stdout.width = PIPED_WIDTH
+            if _stdout._lazy_console is None:
+                _stdout._lazy_options["width"] = PIPED_WIDTH
+            else:
+                stdout.width = PIPED_WIDTH
         sys.stdout = _GuardedStdout(sys.stdout)
-
-
-stdout = Console(highlight=False)
-# Messages are lines, not layout: never wrapped at the terminal width.
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit_json(document: object) -> None:

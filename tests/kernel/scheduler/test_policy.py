@@ -485,6 +485,40 @@ def test_free_slots_share_the_waiting_jobs_out_and_run_side_by_side() -> None:
     assert set(first.job_ids) | set(second.job_ids) == {f"a{i}" for i in range(5)}
 
 
+def _one_slot_running_key_k(rows: int) -> tuple[SchedulingPolicy, Dispatch]:
+    """Two slots; key k learned at 10 ms a row; one slot runs ``rows`` jobs of k from
+    t=0.010 and the other a job of another key, returned for the test to end."""
+    p = policy(slots=2, default_batching=BatchingConfig(max_batch_size=8, max_queue_delay=0))
+    p.submit(spec("k0", key="k"), 0.0)
+    p.submit(spec("o0", client="other", key="o"), 0.0)
+    warm, other = p.schedule(0.0).dispatches
+    p.on_complete(warm.batch_id, 0.010, run_time=0.010)
+    for i in range(rows):
+        p.submit(spec(f"a{i}", client=f"c{i}", key="k"), 0.010)
+    assert only(p.schedule(0.010).dispatches).rows == rows
+    return p, other
+
+
+@pytest.mark.parametrize(
+    ("running", "queued", "taken"),
+    [
+        # The busy slot has 30 ms (3 rows) to go: taking all six would make one long run
+        # while it frees up with nothing to do; (6 + 3) / 2 rounds up to 5.
+        (4, 6, 5),
+        # It has 70 ms to go, longer than the four queued rows take here: all are taken.
+        (8, 4, 4),
+    ],
+)
+def test_a_free_slot_leaves_rows_for_a_slot_about_to_be_free(
+    running: int, queued: int, taken: int
+) -> None:
+    p, other = _one_slot_running_key_k(running)
+    for i in range(queued):
+        p.submit(spec(f"b{i}", client=f"d{i}", key="k"), 0.020)
+    p.on_complete(other.batch_id, 0.020, run_time=0.020)
+    assert only(p.schedule(0.020).dispatches).rows == taken
+
+
 def test_sharing_out_never_cuts_a_job() -> None:
     p = policy(slots=2)
     p.submit(spec("big", rows=6, key="k"), 0.0, splittable=True)

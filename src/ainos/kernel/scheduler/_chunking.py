@@ -73,8 +73,15 @@ class ChunkController:
     def realtime_active(self, now: float) -> bool:
         return self._last_realtime is not None and now - self._last_realtime <= self._window
 
+    def cost(self, key: str | None) -> CostModel | None:
+        """Run time by rows for ``key``, as measured on this executor (None: no run yet)."""
+        return self._costs.get(key)
+
     def observe(self, key: str | None, rows: int, run_time: float) -> None:
-        self._costs.setdefault(key, CostModel()).add(rows, run_time)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = self._costs[key] = CostModel()
+        cost.add(rows, run_time)
         self._aborts_in_a_row.pop(key, None)
 
     def observe_aborted(self, key: str | None, rows: int) -> None:

@@ -580,11 +580,10 @@ class SchedulingPolicy:
             if release is not None and now < release:
                 self._wakeups.append(release)
                 return None
-        free_slots = executor.free(lane)
-        if free_slots > 1 and len(members) > 1:
-            # Several slots free: share the jobs out (whole), so the slots run side by side
-            # rather than one running everything while the others idle.
-            share, taken = -(-rows // free_slots), 0
+        if len(members) > 1:
+            # Share the jobs out (whole) among the lane's slots, so they run side by side
+            # rather than one running everything while the others idle or soon will.
+            share, taken = self._share(executor, lane, head.spec.batch_key, rows, now), 0
             for count, size in enumerate(sizes, 1):
                 taken += size
                 if taken >= share:
@@ -592,6 +591,34 @@ class SchedulingPolicy:
                     break
         slices = [self._slice(e, size) for e, size in zip(members, sizes, strict=True)]
         return self._dispatch(executor, lane, head, members, slices, now, protected=protected)
+
+    @staticmethod
+    def _share(
+        executor: _Executor, lane: Lane, batch_key: str | None, rows: int, now: float
+    ) -> int:
+        """The rows of ``rows`` queued ones that this run takes so that the lane's slots,
+        the free ones and those running this key that will be free soon, all finish about
+        together: a slot that ends its run in t seconds takes t/per_row fewer rows. Taking
+        all would make one long run, whose rows wait for the last of them; at 16 clients
+        on two single-threaded slots such runs were the slowest 2 % of requests."""
+        slots = executor.free(lane)
+        cost = executor.chunks.cost(batch_key)
+        per_row = 0.0 if cost is None else cost.per_row
+        head_starts: list[float] = []
+        if per_row > 0 and cost is not None:
+            head_starts = sorted(
+                max(0.0, r.started + cost.overhead + r.dispatch.rows * per_row - now) / per_row
+                for r in executor.running.values()
+                if r.dispatch.lane is lane and r.dispatch.batch_key == batch_key
+            )
+        total = float(rows)
+        for head_start in head_starts:
+            # A slot whose run ends after the others would have finished these takes none.
+            if head_start >= (total + head_start) / (slots + 1):
+                break
+            total += head_start
+            slots += 1
+        return max(1, math.ceil(total / slots))
 
     def _returns_due(
         self, batch_key: str, members: list[_Entry], cfg: BatchingConfig

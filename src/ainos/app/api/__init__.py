@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         server_sent_events,
         withdraw_endpoint,
     )
+    from ainos.app.api._guard import normalised_origin
     from ainos.app.api._server import HttpServer, is_loopback
 
 _EXPORTS = {
@@ -37,6 +38,7 @@ _EXPORTS = {
     "publish_endpoint": "_client",
     "withdraw_endpoint": "_client",
     "is_loopback": "_server",
+    "normalised_origin": "_guard",
     "server_sent_events": "_client",
 }
 
@@ -52,6 +54,7 @@ __all__ = [
     "daemon_api_url",
     "endpoint_file",
     "is_loopback",
+    "normalised_origin",
     "publish_endpoint",
     "server_sent_events",
     "withdraw_endpoint",

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ainos.app.api import normalised_origin
 from ainos.errors import InvalidArgument
 
 __all__ = ["HttpDoor", "http_app", "mcp_endpoint", "mount", "serve_http"]
@@ -44,11 +45,6 @@ def _name(authority: str) -> str:
     if authority.startswith("["):
         return authority[: authority.find("]") + 1] if "]" in authority else authority
     return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-
-
-def _origin(origin: str) -> str:
-    """``scheme://host[:port]`` as browsers send it: lower case, no trailing slash."""
-    return origin.strip().rstrip("/").lower()
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,7 @@ class HttpDoor:
         names = set(_LOOPBACK_NAMES) | {h.lower() for h in extra_hosts}
         if host not in ("0.0.0.0", "::"):
             names.add(f"[{host}]" if ":" in host else host)
-        origins = frozenset(_origin(o) for o in extra_origins)
+        origins = frozenset(normalised_origin(o) for o in extra_origins)
         return cls(frozenset(n.lower() for n in names), token, origins)
 
     def refusal(self, headers: Headers) -> tuple[int, str] | None:
@@ -84,7 +80,7 @@ class HttpDoor:
         if _name(host.lower()) not in self.hosts:
             return 403, f"Host {host!r} is not this server"
         origin = headers.get("origin")
-        if origin is not None and _origin(origin) not in self.origins:
+        if origin is not None and normalised_origin(origin) not in self.origins:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in {
                 h.strip("[]") for h in self.hosts

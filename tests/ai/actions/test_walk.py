@@ -22,6 +22,7 @@ from ainos.ai.actions.builtin import TreeWalk, WalkLimits, analyze_codebase, sea
 pytestmark = pytest.mark.timeout(120)  # before bounds, these walks blocked on a FIFO for ever
 
 SPECIAL = "special file (device, FIFO or socket)"
+SPECIALS = "special files (device, FIFO or socket)"
 SYSTEM = "system directory (/proc, /sys, /dev)"
 
 
@@ -48,7 +49,7 @@ def test_a_walk_yields_regular_files_and_counts_the_rest(hostile_tree: Path) -> 
     assert sorted(p.relative_to(hostile_tree).as_posix() for p in walk) == ["a.txt", "sub/b.py"]
     assert walk.skipped == {SPECIAL: 2, "symbolic link": 1}
     assert not walk.bounds_hit
-    assert walk.report() == f"skipped 2 {SPECIAL}, 1 symbolic link"
+    assert walk.report() == f"skipped 2 {SPECIALS}, 1 symbolic link"
 
 
 def test_a_special_file_given_as_root_is_skipped_not_opened(hostile_tree: Path) -> None:
@@ -130,7 +131,7 @@ def test_search_files_reports_what_it_skipped(runtime: ActionRuntime, hostile_tr
     ]
     assert outputs["Summary"] == (
         f"2 matching lines in 2 of 2 files under {hostile_tree}; "
-        f"skipped 2 {SPECIAL}, 1 symbolic link"
+        f"skipped 2 {SPECIALS}, 1 symbolic link"
     )
 
 
@@ -143,6 +144,23 @@ def test_analyze_codebase_reports_what_it_skipped(
         Codebase=runtime.entity_factory.create_file_entity(hostile_tree),
     )
     summary = dict(outputs["Summary"])  # type: ignore[call-overload]
-    assert summary["Not read"] == f"skipped 2 {SPECIAL}, 1 symbolic link"
+    assert summary["Not read"] == f"skipped 2 {SPECIALS}, 1 symbolic link"
     assert summary["TODO markers"] == "1 (TODO 1)"
-    assert f"Not read: skipped 2 {SPECIAL}, 1 symbolic link." in str(outputs["Report"])
+    assert f"Not read: skipped 2 {SPECIALS}, 1 symbolic link." in str(outputs["Report"])
+
+
+@pytest.mark.parametrize(
+    ("count", "reason", "said"),
+    [
+        (1, "minified file", "1 minified file"),
+        (2, "minified file", "2 minified files"),
+        (3, "unreadable entry", "3 unreadable entries"),
+        (2, "system directory (/proc, /sys, /dev)", "2 system directories (/proc, /sys, /dev)"),
+        (2, "unreadable directory", "2 unreadable directories"),
+    ],
+)
+def test_what_was_skipped_is_counted_in_plain_english(count: int, reason: str, said: str) -> None:
+    walk = TreeWalk(Path("/nonexistent"))
+    for _ in range(count):
+        walk.skip(reason)
+    assert walk.report() == f"skipped {said}"

@@ -20,6 +20,7 @@ from ainos.ai.actions.builtin._common import (
     TreeWalk,
     Unreadable,
     WalkLimits,
+    counted,
     file_path,
     is_binary,
     read_regular_file,
@@ -290,7 +291,8 @@ def render_markdown(report: CodebaseReport) -> str:
     files = sum(s.files for s in report.languages.values())
     out = [f"# Codebase: {report.root}", ""]
     out.append(
-        f"{files} source files, {report.total_lines} lines in {len(report.languages)} languages."
+        f"{counted(files, 'source file')}, {counted(report.total_lines, 'line')} in "
+        f"{counted(len(report.languages), 'language')}."
     )
     if passed_over := report.walk.report():
         out.append(f"Not read: {passed_over}.")

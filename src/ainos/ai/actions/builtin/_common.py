@@ -25,6 +25,7 @@ __all__ = [
     "TreeWalk",
     "Unreadable",
     "WalkLimits",
+    "counted",
     "file_path",
     "is_binary",
     "read_document",
@@ -208,12 +209,23 @@ class TreeWalk:
 
     def report(self) -> str:
         """What was passed over and why, in one line; empty when nothing was."""
-        parts = [f"{count} {reason}" for reason, count in sorted(self.skipped.items())]
+        parts = [counted(count, reason) for reason, count in sorted(self.skipped.items())]
         text = f"skipped {', '.join(parts)}" if parts else ""
         if self.bounds_hit:
             stop = f"stopped at the bound on {', '.join(sorted(self.bounds_hit))}"
             text = f"{text}; {stop}" if text else stop
         return text
+
+
+def counted(count: int, reason: str) -> str:
+    """``1 symbolic link``, ``2 symbolic links``, ``3 unreadable entries``: for our own noun
+    phrases, whose noun ends them or comes before a parenthesis."""
+    if count == 1:
+        return f"1 {reason}"
+    noun, paren, rest = reason.partition(" (")
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        noun = noun[:-1] + "ie"
+    return f"{count} {noun}s{paren}{rest}"
 
 
 def _system_tree(real: Path) -> bool:

@@ -15,6 +15,7 @@ from ainos.ai.actions.builtin._common import (
     TreeWalk,
     Unreadable,
     WalkLimits,
+    counted,
     file_path,
     is_binary,
     read_regular_file,
@@ -83,8 +84,8 @@ class SearchFilesProvider(ActionProvider):
         rows = [("Path", "Line", "Text")] + [(p, str(n), t) for p, n, t in result.matches]
         context.set_output_entity("Matches", factory.create_table_entity_from_rows(rows))
         summary = (
-            f"{len(result.matches)} matching lines in {result.files_matched} of "
-            f"{result.files_searched} files under {root}"
+            f"{counted(len(result.matches), 'matching line')} in {result.files_matched} of "
+            f"{counted(result.files_searched, 'file')} under {root}"
             + (f" (stopped at {MAX_MATCHES})" if result.truncated else "")
         )
         if passed_over := result.walk.report():

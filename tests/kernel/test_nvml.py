@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ainos.kernel import nvml
+from ainos.kernel import nvml as nvml_module
 from ainos.kernel.nvml import (
     SLOW_FIELDS,
     SlowField,
@@ -15,23 +15,24 @@ from ainos.kernel.nvml import (
     throttle_reason_names,
 )
 
+# The machines this suite runs on have none; where one is, these paths are not taken.
+without_nvidia_driver = pytest.mark.skipif(
+    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
+)
+
 
 def test_no_pynvml_driver_means_no_gpus(fake_pynvml_factory: Any) -> None:
     assert open_nvml(fake_pynvml_factory(init_error=9)) is None
 
 
-@pytest.mark.skipif(
-    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
-)
+@without_nvidia_driver
 def test_real_pynvml_without_a_driver_means_no_gpus() -> None:
     # The machines this suite runs on have no NVIDIA driver: the real library must say so
     # quietly, which is the path every CLI command takes here.
     assert open_nvml() is None
 
 
-@pytest.mark.skipif(
-    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
-)
+@without_nvidia_driver
 def test_without_the_driver_library_pynvml_is_not_even_imported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -40,12 +41,10 @@ def test_without_the_driver_library_pynvml_is_not_even_imported(
     assert "pynvml" not in sys.modules
 
 
-@pytest.mark.skipif(
-    Path("/proc/driver/nvidia").exists(), reason="an NVIDIA driver is present on this machine"
-)
+@without_nvidia_driver
 def test_past_the_library_check_pynvml_decides(monkeypatch: pytest.MonkeyPatch) -> None:
     # As on a machine whose library loads but whose driver does not answer: still no GPUs.
-    monkeypatch.setattr(nvml, "_driver_library_loads", lambda: True)
+    monkeypatch.setattr(nvml_module, "_driver_library_loads", lambda: True)
     monkeypatch.delitem(sys.modules, "pynvml", raising=False)
     assert open_nvml() is None
     assert "pynvml" in sys.modules

@@ -602,14 +602,19 @@ class SchedulingPolicy:
         all would make one long run, whose rows wait for the last of them; at 16 clients
         on two single-threaded slots such runs were the slowest 2 % of requests."""
         slots = executor.free(lane)
-        cost = executor.chunks.cost(batch_key)
-        per_row = 0.0 if cost is None else cost.per_row
+        busy = [
+            r
+            for r in executor.running.values()
+            if r.dispatch.lane is lane and r.dispatch.batch_key == batch_key
+        ]
+        # The cost model is fitted (anew after every run that ended) only when a busy slot
+        # needs it: with every slot free, the rows are simply split among them.
+        cost = executor.chunks.cost(batch_key) if busy else None
         head_starts: list[float] = []
-        if per_row > 0 and cost is not None:
+        if cost is not None and (per_row := cost.per_row) > 0:
             head_starts = sorted(
                 max(0.0, r.started + cost.overhead + r.dispatch.rows * per_row - now) / per_row
-                for r in executor.running.values()
-                if r.dispatch.lane is lane and r.dispatch.batch_key == batch_key
+                for r in busy
             )
         total = float(rows)
         for head_start in head_starts:
